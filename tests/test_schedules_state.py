@@ -1,0 +1,116 @@
+"""Resuming a schedule mid-budget gives the same later LRs; its state holds only plain values."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+import torch
+
+from stepsize import schedules as S
+
+TOTAL = 30
+CUTS = (0, 1, 13, 29, 30)
+PARAMS: dict[str, dict[str, Any]] = {
+    "uba": {"phases": [{"fraction": 0.5, "phi": 0.5}, {"fraction": 0.5, "phi": 4.0, "max_ratio": 0.3}]},
+    "multistep": {"milestones": [0.2, 0.7]},
+}
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny CPU workloads run several times faster on one intra-op thread on a shared machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _model_and_optimizer() -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Linear(4, 1))
+    opt = torch.optim.SGD(
+        [{"params": model[0].parameters(), "lr": 0.2}, {"params": model[1].parameters(), "lr": 0.05}],
+        lr=0.1,
+        momentum=0.9,
+    )
+    return model, opt
+
+
+def _train_step(model: torch.nn.Module, opt: torch.optim.Optimizer, t: int) -> None:
+    g = torch.Generator().manual_seed(t)
+    x = torch.randn(8, 3, generator=g)
+    opt.zero_grad()
+    model(x).pow(2).mean().backward()
+    opt.step()
+
+
+def _is_plain(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return all(_is_plain(v) for v in value)
+    return value is None or isinstance(value, bool | int | float | str)
+
+
+@pytest.mark.parametrize("name", S.NAMES)
+@pytest.mark.parametrize("warmup", [0, 6])
+def test_resume_mid_budget_gives_identical_later_lrs(name: str, warmup: int) -> None:
+    params = {**PARAMS.get(name, {}), "warmup_steps": warmup}
+    model, opt = _model_and_optimizer()
+    sched = S.create(name, opt, TOTAL, **params)
+    reference = []
+    for t in range(TOTAL):
+        reference.append([g["lr"] for g in opt.param_groups])
+        _train_step(model, opt, t)
+        sched.step()
+
+    for cut in CUTS:
+        model, opt = _model_and_optimizer()
+        sched = S.create(name, opt, TOTAL, **params)
+        for t in range(cut):
+            _train_step(model, opt, t)
+            sched.step()
+        buffer = io.BytesIO()
+        torch.save({"opt": opt.state_dict(), "sched": sched.state_dict()}, buffer)
+        buffer.seek(0)
+        saved = torch.load(buffer, weights_only=True)  # plain containers only
+
+        model2, opt2 = _model_and_optimizer()
+        sched2 = S.create(name, opt2, TOTAL, **params)
+        opt2.load_state_dict(saved["opt"])
+        sched2.load_state_dict(saved["sched"])
+        resumed = []
+        for t in range(cut, TOTAL):
+            resumed.append([g["lr"] for g in opt2.param_groups])
+            _train_step(model2, opt2, t)
+            sched2.step()
+        assert resumed == reference[cut:], f"{name}: LRs differ after resuming at step {cut}"
+
+
+@pytest.mark.parametrize("name", S.NAMES)
+def test_state_dict_holds_only_plain_values(name: str) -> None:
+    _, opt = _model_and_optimizer()
+    sched = S.create(name, opt, TOTAL, **PARAMS.get(name, {}))
+    state = sched.state_dict()
+    assert _is_plain(state), {k: type(v) for k, v in state.items()}
+    assert state["total_steps"] == TOTAL
+    assert state["params"] == S.resolve(name, TOTAL, **PARAMS.get(name, {}))
+
+
+def test_loaded_state_rebuilds_the_table_from_its_own_parameters() -> None:
+    _, opt = _model_and_optimizer()
+    source = S.create("uba", opt, TOTAL, phi=8.0)
+    for _ in range(10):
+        opt.step()
+        source.step()
+    _, opt2 = _model_and_optimizer()
+    target = S.create("uba", opt2, TOTAL, phi=0.5)
+    target.load_state_dict(source.state_dict())
+    for _ in range(5):
+        opt.step()
+        opt2.step()
+        source.step()
+        target.step()
+        assert source.get_last_lr() == target.get_last_lr()
