@@ -1,0 +1,272 @@
+"""Training configuration: defaults, YAML loading, ``--set`` overrides and validation (design.md §4).
+
+``resolve(raw)`` merges ``raw`` over `DEFAULTS`, fills in the defaults of the named dataset, model,
+optimizer and schedule, and checks every key. Any problem raises ``ValueError`` with one line that names
+the dotted key (with a close-match suggestion for a misspelt key). The result is the full resolved
+config that is stored in ``run.json`` and compared on resume.
+
+Overrides: ``apply_overrides(cfg, ["optimizer.lr=0.05", ...])`` sets dotted keys; values are parsed as
+YAML. Setting a whole section to a mapping (``--set 'optimizer={name: adam, lr: 0.001}'``) replaces it.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+import re
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SWA_VARIANTS = ("tail", "swalr", "ema")
+AMP_MODES = ("auto", "bf16", "off")
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "data": {"name": "fashion_mnist"},  # plus the keys of the dataset builder's DEFAULTS
+    "model": {"name": "mini_resnet", "width": None},  # width null = the model's own default
+    "optimizer": {"name": "momentum", "lr": 0.1},  # plus the optimizer's keyword arguments
+    "schedule": {"name": "cosine", "warmup_steps": 0},  # plus the schedule's own parameters
+    "budget": {"steps": 400},
+    "swa": {
+        "variants": [],  # subset of [tail, swalr, ema]
+        "start": 0.75,  # averaging starts after round(start × steps) updates
+        "period": 1,  # tail/swalr average every `period` updates (EMA: every update)
+        "swalr_lr": 0.05,
+        "anneal_steps": 0,
+        "ema_decay": 0.999,
+        "bn_batches": None,  # batches for update_bn (null = one epoch)
+    },
+    "eval": {"at_fractions": [1.0]},
+    "train": {
+        "seed": 0,
+        "device": "auto",  # auto | cpu | cuda | cuda:N
+        "amp": "auto",  # auto (bf16 on CUDA, off on CPU) | bf16 | off (YAML true/false = bf16/off)
+        "channels_last": True,
+        "compile": False,
+        "label_smoothing": 0.0,
+        "grad_clip": None,  # max global gradient norm (null = off)
+        "threads": None,  # torch intra-op threads (null = torch's default)
+        "checkpoint_every": 0,  # steps between checkpoints (0 = off)
+        "keep_checkpoint": False,  # keep DIR/checkpoint.pt after run.json is written
+        "log_every": None,  # curve sampling period in steps (null = ceil(steps / 200))
+        "progress": True,  # tqdm bar (only on a TTY)
+    },
+}
+# Keys whose default is null: the types they accept.
+NULLABLE = {
+    "model.width": int,
+    "swa.bn_batches": int,
+    "train.grad_clip": float,
+    "train.threads": int,
+    "train.log_every": int,
+}
+_FLOAT_STRING = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")  # YAML 1.1 reads 5e-4 as a string
+
+
+# ----------------------------------------------------------------------------------------------- loading
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping; FileNotFoundError/ValueError with one line naming ``path``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: the config must be a mapping of sections, got {type(raw).__name__}")
+    return raw
+
+
+def apply_overrides(cfg: dict[str, Any], overrides: Iterable[str]) -> dict[str, Any]:
+    """Return a copy of ``cfg`` with each ``"a.b=value"`` applied (value parsed as YAML)."""
+    cfg = copy.deepcopy(cfg)
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"--set {item!r}: expected key=value")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ValueError(f"--set {key}: cannot parse value {text!r} as YAML") from None
+        parts = key.strip().split(".")
+        node = cfg
+        for i, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ValueError(f"--set {key}: {'.'.join(parts[: i + 1])} is not a section")
+            node = child
+        node[parts[-1]] = value
+    return cfg
+
+
+def load(path: str | Path, overrides: Iterable[str] = ()) -> dict[str, Any]:
+    """YAML file + ``--set`` overrides → the validated, fully resolved config."""
+    return resolve(apply_overrides(load_yaml(path), overrides))
+
+
+# -------------------------------------------------------------------------------------------- checking
+def _unknown(key: str, allowed: Iterable[str], what: str) -> ValueError:
+    allowed = sorted(allowed)
+    close = difflib.get_close_matches(key.rsplit(".", 1)[-1], allowed, n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
+    return ValueError(f"{key}: unknown {what}; {hint}allowed: {', '.join(allowed)}")
+
+
+def _type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _check_type(key: str, value: Any, expected: Any) -> Any:
+    """``value`` if it has the type of ``expected`` (a default value or a type); else ValueError."""
+    kind = expected if isinstance(expected, type) else type(expected)
+    if expected is None or (key in NULLABLE and value is None):
+        return value
+    if kind is bool:
+        ok = isinstance(value, bool)
+    elif kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind is float:
+        if isinstance(value, str) and _FLOAT_STRING.match(value):
+            value = float(value)
+        ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        raise ValueError(f"{key}: expected {kind.__name__}, got {_type_name(value)} {value!r}")
+    return value
+
+
+def _merge_section(
+    section: str, given: Any, defaults: Mapping[str, Any], what: str
+) -> dict[str, Any]:
+    if not isinstance(given, dict):
+        raise ValueError(f"{section}: expected a mapping, got {_type_name(given)} {given!r}")
+    for key in given:
+        if key not in defaults:
+            raise _unknown(f"{section}.{key}", defaults, what)
+    merged = {**copy.deepcopy(dict(defaults)), **given}
+    for key, value in merged.items():
+        dotted = f"{section}.{key}"
+        merged[key] = _check_type(dotted, value, NULLABLE.get(dotted, defaults[key]))
+    return merged
+
+
+def _require(key: str, ok: bool, what: str, value: Any) -> None:
+    if not ok:
+        raise ValueError(f"{key}: must be {what}, got {value!r}")
+
+
+def _name(section: str, given: Mapping[str, Any], names: Iterable[str]) -> str:
+    name = given.get("name", DEFAULTS[section]["name"])
+    names = tuple(names)
+    if name not in names:
+        raise ValueError(f"{section}.name: unknown {section} {name!r}; valid: {', '.join(names)}")
+    return name
+
+
+def _resolve_optimizer(given: dict[str, Any]) -> dict[str, Any]:
+    import stepsize.optim as optim
+
+    name = _name("optimizer", given, optim.NAMES)
+    merged = _merge_section("optimizer", given, {**DEFAULTS["optimizer"], **optim.DEFAULTS[name]},
+                            f"{name} option")
+    merged["name"] = name
+    _require("optimizer.lr", merged["lr"] > 0, "> 0", merged["lr"])
+    kwargs = {k: v for k, v in merged.items() if k not in ("name", "lr")}
+    optim.validate(name, merged["lr"], **kwargs)  # its own one-line errors ("optimizer 'adam': ...")
+    return merged
+
+
+def _resolve_schedule(given: dict[str, Any], steps: int) -> dict[str, Any]:
+    import stepsize.schedules as schedules
+
+    name = _name("schedule", given, schedules.NAMES)
+    merged = _merge_section("schedule", given, {**DEFAULTS["schedule"], **schedules.DEFAULTS[name]},
+                            f"{name} parameter")
+    merged["name"] = name
+    params = {k: v for k, v in merged.items() if k != "name"}
+    try:
+        schedules.validate(name, steps, **params)
+    except ValueError as err:
+        raise ValueError(f"schedule ({name}): {' '.join(str(err).split())}") from None
+    return merged
+
+
+def _check_swa(swa: dict[str, Any]) -> None:
+    variants = swa["variants"]
+    bad = [v for v in variants if v not in SWA_VARIANTS]
+    _require("swa.variants", not bad and len(set(variants)) == len(variants),
+             f"a list of distinct names from {list(SWA_VARIANTS)}", variants)
+    _require("swa.start", 0 <= swa["start"] <= 1, "a fraction in [0, 1]", swa["start"])
+    _require("swa.period", swa["period"] >= 1, "an integer >= 1", swa["period"])
+    _require("swa.swalr_lr", swa["swalr_lr"] > 0, "> 0", swa["swalr_lr"])
+    _require("swa.anneal_steps", swa["anneal_steps"] >= 0, "an integer >= 0", swa["anneal_steps"])
+    _require("swa.ema_decay", 0 <= swa["ema_decay"] <= 1, "in [0, 1]", swa["ema_decay"])
+    bn = swa["bn_batches"]
+    _require("swa.bn_batches", bn is None or bn >= 1, "null or an integer >= 1", bn)
+
+
+def _check_train(train: dict[str, Any]) -> None:
+    _require("train.seed", train["seed"] >= 0, "an integer >= 0", train["seed"])
+    device = train["device"]
+    _require("train.device", re.fullmatch(r"auto|cpu|cuda(:\d+)?", device) is not None,
+             "auto, cpu, cuda or cuda:N", device)
+    _require("train.amp", train["amp"] in AMP_MODES, f"one of {list(AMP_MODES)}", train["amp"])
+    ls = train["label_smoothing"]
+    _require("train.label_smoothing", 0 <= ls < 1, "in [0, 1)", ls)
+    clip = train["grad_clip"]
+    _require("train.grad_clip", clip is None or clip > 0, "null or > 0", clip)
+    threads = train["threads"]
+    _require("train.threads", threads is None or threads >= 1, "null or an integer >= 1", threads)
+    _require("train.checkpoint_every", train["checkpoint_every"] >= 0, "an integer >= 0",
+             train["checkpoint_every"])
+    log_every = train["log_every"]
+    _require("train.log_every", log_every is None or log_every >= 1, "null or an integer >= 1", log_every)
+
+
+def resolve(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate ``raw`` (sections → keys) and return the full resolved config (a new dict)."""
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"config: expected a mapping of sections, got {_type_name(raw)}")
+    for section in raw:
+        if section not in DEFAULTS:
+            raise _unknown(str(section), DEFAULTS, "config section")
+    given = {s: copy.deepcopy(raw.get(s, {})) for s in DEFAULTS}
+    for section, value in given.items():
+        if not isinstance(value, dict):
+            raise ValueError(f"{section}: expected a mapping, got {_type_name(value)} {value!r}")
+    amp = given["train"].get("amp")
+    if isinstance(amp, bool):  # YAML reads on/off/true/false as booleans
+        given["train"]["amp"] = "bf16" if amp else "off"
+    cfg: dict[str, Any] = {}
+    for section in ("budget", "swa", "eval", "train"):
+        cfg[section] = _merge_section(section, given[section], DEFAULTS[section], f"{section} key")
+    steps = cfg["budget"]["steps"]
+    _require("budget.steps", steps >= 1, "an integer >= 1", steps)
+    _check_swa(cfg["swa"])
+    fractions = cfg["eval"]["at_fractions"]
+    _require("eval.at_fractions", all(isinstance(f, int | float) and not isinstance(f, bool) and 0 < f <= 1
+                                      for f in fractions), "a list of fractions in (0, 1]", fractions)
+    _check_train(cfg["train"])
+
+    import stepsize.data as data
+    import stepsize.models as models
+
+    data_name = _name("data", given["data"], data.NAMES)
+    cfg["data"] = _merge_section("data", given["data"], data.builder_defaults(data_name),
+                                 f"{data_name} data key")
+    cfg["data"]["name"] = data_name
+    model_name = _name("model", given["model"], models.NAMES)
+    cfg["model"] = _merge_section("model", given["model"], {"name": model_name, **models.DEFAULTS},
+                                  "model key")
+    _require("model.width", cfg["model"]["width"] is None or cfg["model"]["width"] >= 1,
+             "null or an integer >= 1", cfg["model"]["width"])
+    cfg["optimizer"] = _resolve_optimizer(given["optimizer"])
+    cfg["schedule"] = _resolve_schedule(given["schedule"], steps)
+    return {section: cfg[section] for section in DEFAULTS}

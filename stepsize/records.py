@@ -1,0 +1,96 @@
+"""The run record ``DIR/run.json`` (design.md §5): environment facts and atomic JSON writing."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+SCHEMA = 1
+
+
+def write_json_atomic(path: str | Path, obj: Any) -> None:
+    """Write ``obj`` as JSON to ``path`` via a temporary file in the same folder + ``os.replace``, so a
+    reader never sees a half-written file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=1, allow_nan=False)
+        f.write("\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def versions() -> dict[str, str]:
+    """Versions of python, torch, numpy, and of torchvision/ffcv only when this process imported them."""
+    import numpy
+    import torch
+
+    found = {"python": platform.python_version(), "torch": torch.__version__, "numpy": numpy.__version__}
+    for name in ("torchvision", "ffcv"):
+        module = sys.modules.get(name)
+        if module is not None:
+            found[name] = getattr(module, "__version__", "unknown")
+    return found
+
+
+def git_commit() -> str | None:
+    """``git rev-parse HEAD`` of the repository holding this package, or None."""
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent, capture_output=True,
+            text=True, timeout=10, check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def device_name(device: Any) -> str:
+    """``"cpu (<processor>)"`` or the CUDA device name."""
+    import torch
+
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({platform.processor() or platform.machine()})"
+
+
+def environment(device: Any, world_size: int) -> dict[str, Any]:
+    """The environment part of the record: versions, git commit, hostname, device, threads, processes."""
+    import torch
+
+    return {
+        "versions": versions(),
+        "git_commit": git_commit(),
+        "hostname": socket.gethostname(),
+        "device": device_name(device),
+        "threads": torch.get_num_threads(),
+        "world_size": world_size,
+    }
+
+
+def null_metrics() -> dict[str, None]:
+    return {"test_acc": None, "test_loss": None}
+
+
+def new_record(cfg: dict[str, Any]) -> dict[str, Any]:
+    """An empty record for ``cfg`` (status ok until something diverges)."""
+    return {
+        "schema": SCHEMA,
+        "status": "ok",
+        "diverged_step": None,
+        "config": cfg,
+        "seed": cfg["train"]["seed"],
+        "budget_steps": cfg["budget"]["steps"],
+        "curve": {"step": [], "lr": [], "loss": []},
+        "evals": [],
+        "final": null_metrics(),
+        "averaged": {},
+    }

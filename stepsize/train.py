@@ -1,0 +1,487 @@
+"""Train one model under a fixed iteration budget and write ``DIR/run.json`` (design.md §4–5).
+
+    python -m stepsize.train CONFIG --out DIR [--set key=value ...]
+    torchrun --nproc_per_node=2 -m stepsize.train CONFIG --out DIR      # DDP (gloo on CPU, nccl on CUDA)
+
+The loop: config → seeds → data → model (channels_last) → optimizer/scheduler from `stepsize.optim` /
+`stepsize.schedules` → optional ``torch.compile`` and DDP → ``budget.steps`` updates, each
+``loss = CE_smooth(model(x), y)`` (bf16 autocast on CUDA), ``backward``, optional clipping,
+``optimizer.step()``, ``scheduler.step()``. The SWA variants of `stepsize.averaging` share the run:
+``tail``/``ema`` average the base trajectory; ``swalr`` forks at the averaging start and runs after
+the base run on the same later batches (Izmailov et al., UAI 2018).
+
+Faults: a non-finite training loss stops the run with ``status: diverged`` (exit 0). Periodic
+checkpoints (``train.checkpoint_every``) are atomic; rerunning the same command resumes and ends with
+bit-identical metrics on CPU. Config and data errors print one line and exit 1. ``run.json`` is written
+atomically by rank 0 only.
+"""
+
+from __future__ import annotations
+
+import time
+
+_START = time.perf_counter()
+
+import argparse  # noqa: E402
+import copy  # noqa: E402
+import math  # noqa: E402
+import os  # noqa: E402
+import random  # noqa: E402
+import signal  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from contextlib import AbstractContextManager, nullcontext  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+from torch import nn  # noqa: E402
+
+from stepsize import averaging, checkpoint, config, distributed, records  # noqa: E402
+
+#: Fault injection for the resume tests: the process SIGKILLs itself after this many updates (base
+#: updates, then SWALR-branch updates, counted together).
+KILL_ENV = "STEPSIZE_FAULT_KILL_AT"
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (all devices)."""
+    random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (third-party code may use the global state)
+    torch.manual_seed(seed)
+
+
+def set_threads(threads: int | None) -> None:
+    """``torch.set_num_threads(threads)`` and one inter-op thread (no-op for None)."""
+    if threads is None:
+        return
+    torch.set_num_threads(threads)
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:  # already set, or parallel work has started in this process
+        pass
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, data: Any, autocast: Callable[[], AbstractContextManager], channels_last: bool
+) -> dict[str, float]:
+    """Top-1 accuracy and mean cross-entropy (no label smoothing) on the whole test split."""
+    was_training = model.training
+    model.eval()
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    correct, loss_sum, n = 0, 0, 0  # device tensors after the first batch: one sync at the end
+    for x, y in data.eval_batches():
+        with autocast():
+            out = model(x.contiguous(memory_format=fmt))
+        loss_sum = loss_sum + F.cross_entropy(out.float(), y, reduction="sum").double()
+        correct = correct + (out.argmax(1) == y).sum()
+        n += len(y)
+    model.train(was_training)
+    return {"test_acc": int(correct) / n, "test_loss": float(loss_sum) / n}
+
+
+class Run:
+    """One training run: the objects it needs and its record. `execute` does the work."""
+
+    def __init__(self, cfg: dict[str, Any], out_dir: Path, started: float | None = None) -> None:
+        import stepsize.data
+        import stepsize.models
+        import stepsize.optim
+        import stepsize.schedules
+
+        self.cfg, self.out_dir = cfg, out_dir
+        self.started = _START if started is None else started  # perf_counter() at this run's start
+        tcfg = cfg["train"]
+        self.steps = cfg["budget"]["steps"]
+        self.procs = distributed.from_environment()
+        self.device = distributed.resolve_device(tcfg["device"], self.procs)
+        distributed.init(self.procs, self.device)
+        set_threads(tcfg["threads"])
+        seed_everything(tcfg["seed"])
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+            torch.set_float32_matmul_precision("high")
+        amp = tcfg["amp"] == "bf16" or (tcfg["amp"] == "auto" and self.device.type == "cuda")
+        self.autocast: Callable[[], AbstractContextManager] = (
+            (lambda: torch.autocast(self.device.type, dtype=torch.bfloat16)) if amp else nullcontext
+        )
+        self.channels_last = tcfg["channels_last"]
+        self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+
+        self.data = stepsize.data.build(
+            cfg["data"], device=self.device, seed=tcfg["seed"], rank=self.procs.rank,
+            world_size=self.procs.world_size,
+        )
+        mcfg = {k: v for k, v in cfg["model"].items() if k != "name"}
+        self.net = stepsize.models.create(
+            cfg["model"]["name"], self.data.num_classes, self.data.in_channels, **mcfg
+        ).to(self.device, memory_format=self.memory_format)
+        ocfg = {k: v for k, v in cfg["optimizer"].items() if k not in ("name", "lr")}
+        self.optimizer = stepsize.optim.create(
+            cfg["optimizer"]["name"], self.net.parameters(), cfg["optimizer"]["lr"], **ocfg
+        )
+        scfg = {k: v for k, v in cfg["schedule"].items() if k != "name"}
+        self.scheduler = stepsize.schedules.create(
+            cfg["schedule"]["name"], self.optimizer, self.steps, **scfg
+        )
+        fast = torch.compile(self.net) if tcfg["compile"] else self.net
+        self.fast = fast  # raw-model evaluation (compiled, not DDP-wrapped)
+        if self.procs.distributed:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            fast = nn.parallel.DistributedDataParallel(fast, device_ids=ids)
+        self.model = fast  # the training forward
+        self.criterion = nn.CrossEntropyLoss(label_smoothing=tcfg["label_smoothing"])
+        self.grad_clip = tcfg["grad_clip"]
+
+        swa = cfg["swa"]
+        self.variants = list(swa["variants"])
+        self.fork_step = averaging.start_step(swa["start"], self.steps)
+        self.averagers = {
+            kind: averaging.Averager(kind, self.net, start=self.fork_step, period=swa["period"],
+                                     ema_decay=swa["ema_decay"])
+            for kind in ("tail", "ema") if kind in self.variants
+        }
+        self.fork: dict[str, Any] | None = None  # model/optimizer state at the averaging start (swalr)
+        self.swalr: Any = None  # (SWALR scheduler) during the branch
+        self.swalr_avg: averaging.Averager | None = None
+        self.eval_steps = {max(1, round(f * self.steps)): f for f in sorted(cfg["eval"]["at_fractions"])}
+        self.log_every = tcfg["log_every"] or math.ceil(self.steps / 200)
+        self.checkpoint_every = tcfg["checkpoint_every"]
+        self.kill_at = int(os.environ.get(KILL_ENV, "0") or 0)
+        self.record = records.new_record(cfg)
+        self.phase, self.done = "base", 0  # the phase and the updates done in it (the branch counts from 0)
+        self.window: list[torch.Tensor] = []  # losses since the last curve point
+        self.elapsed_before = 0.0  # wall time of earlier (interrupted) processes of this run
+        self.timings = {"startup_s": 0.0, "setup_s": 0.0, "train_s": 0.0, "eval_s": 0.0}
+        self.bar: Any = None
+
+    # ------------------------------------------------------------------------------------ checkpoints
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out_dir / checkpoint.FILENAME
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "config": self.cfg,
+            "phase": self.phase,
+            "done": self.done,
+            "elapsed_s": self.elapsed_before + time.perf_counter() - self.started,
+            "model": self.net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "swalr": None if self.swalr is None else self.swalr.state_dict(),
+            "averagers": {k: a.model.state_dict() for k, a in self.averagers.items()},
+            "swalr_average": None if self.swalr_avg is None else self.swalr_avg.model.state_dict(),
+            "fork": self.fork,
+            "window": [float(v) for v in self.window],
+            "rng": checkpoint.rng_states(),
+            "record": self.record,
+        }
+
+    def save_checkpoint(self) -> None:
+        if self.procs.is_main:
+            checkpoint.save(self.checkpoint_path, self.state())
+        distributed.barrier(self.procs)
+
+    def resume(self) -> bool:
+        """Load ``DIR/checkpoint.pt`` if present (same config), returning whether it did."""
+        state = checkpoint.load_matching(self.checkpoint_path, self.cfg)
+        if state is None:
+            return False
+        self.phase, self.done, self.fork = state["phase"], state["done"], state["fork"]
+        self.elapsed_before, self.record = state["elapsed_s"], state["record"]
+        self.net.load_state_dict(state["model"])
+        for kind, avg_state in state["averagers"].items():
+            self.averagers[kind].model.load_state_dict(avg_state)
+        if self.phase == "swalr":
+            self._start_swalr_branch(from_fork=False)
+            self.swalr_avg.model.load_state_dict(state["swalr_average"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        if self.swalr is not None:
+            self.swalr.load_state_dict(state["swalr"])
+        self.window = [torch.tensor(v, dtype=torch.float32, device=self.device) for v in state["window"]]
+        checkpoint.set_rng_states(state["rng"])
+        return True
+
+    # ------------------------------------------------------------------------------------ training
+    def _fault_injection(self) -> None:
+        work = self.done if self.phase == "base" else self.steps + self.done
+        if self.kill_at and work == self.kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def _flush_window(self, n_updates: int, lr: float) -> int | None:
+        """Append a curve point (step = updates done, mean loss since the last point) in the base phase;
+        return the update number (1-based, same axis) of the first non-finite loss, or None."""
+        values = torch.stack(self.window).tolist()
+        self.window.clear()
+        for i, v in enumerate(values):
+            if not math.isfinite(v):
+                return n_updates - len(values) + 1 + i
+        if self.phase == "base":
+            curve = self.record["curve"]
+            curve["step"].append(n_updates)
+            curve["lr"].append(lr)
+            curve["loss"].append(sum(values) / len(values))
+            if self.bar is not None:
+                self.bar.set_postfix(lr=f"{lr:.4g}", loss=f"{curve['loss'][-1]:.4f}", refresh=False)
+        return None
+
+    def _update(self, x: torch.Tensor, y: torch.Tensor, scheduler: Any) -> float:
+        """One optimizer update on batch (x, y); returns the LR it used."""
+        with self.autocast():
+            loss = self.criterion(self.model(x.contiguous(memory_format=self.memory_format)), y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.grad_clip is not None:
+            nn.utils.clip_grad_norm_(self.net.parameters(), self.grad_clip)
+        lr = self.optimizer.param_groups[0]["lr"]
+        self.optimizer.step()
+        scheduler.step()
+        self.window.append(loss.detach())
+        return lr
+
+    def _train(self) -> int | None:
+        """Run the current phase from ``self.done`` to the budget; return the diverged step or None."""
+        base = self.phase == "base"
+        first = self.done if base else self.fork_step + self.done
+        scheduler = self.scheduler if base else self.swalr
+        averagers = list(self.averagers.values()) if base else [self.swalr_avg]
+        self.data.set_progress(first / self.steps)  # before taking batch `first` (design.md §3)
+        batches = self.data.train_batches(first)
+        for step in range(first, self.steps):
+            if base and step == self.fork_step and "swalr" in self.variants:
+                self.fork = self._snapshot()
+            x, y = next(batches)
+            lr = self._update(x, y, scheduler)
+            self.done += 1
+            n_updates = step + 1
+            self.data.set_progress(n_updates / self.steps)
+            for avg in averagers:
+                avg.maybe_update(self.net, n_updates)
+            if self.bar is not None:
+                self.bar.update()
+            if self.done % self.log_every == 0 or n_updates == self.steps:
+                bad = self._flush_window(n_updates, lr)
+                if bad is not None:
+                    return bad
+            if base and n_updates in self.eval_steps and n_updates < self.steps:
+                self._evaluate_at(n_updates)
+            if self.checkpoint_every and self.done % self.checkpoint_every == 0:
+                self.save_checkpoint()
+            self._fault_injection()
+        return None
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {
+            "model": {k: v.detach().clone() for k, v in self.net.state_dict().items()},
+            "optimizer": copy.deepcopy(self.optimizer.state_dict()),
+        }
+
+    def _start_swalr_branch(self, from_fork: bool) -> None:
+        """Switch to the SWALR branch: fork state, ``SWALR(swalr_lr, anneal_steps)``, a fresh average."""
+        from torch.optim.swa_utils import SWALR
+
+        swa = self.cfg["swa"]
+        if from_fork:
+            self.net.load_state_dict(self.fork["model"])
+            self.optimizer.load_state_dict(self.fork["optimizer"])
+            self.phase, self.done = "swalr", 0
+        self.swalr = SWALR(self.optimizer, swa_lr=swa["swalr_lr"], anneal_epochs=swa["anneal_steps"],
+                           anneal_strategy="cos")
+        self.swalr_avg = averaging.Averager("swalr", self.net, start=self.fork_step, period=swa["period"],
+                                            ema_decay=swa["ema_decay"])
+
+    # ------------------------------------------------------------------------------------ evaluation
+    def _averaged_metrics(self, avg: averaging.Averager) -> dict[str, Any]:
+        if avg.n_averaged == 0:
+            return {**records.null_metrics(), **avg.summary()}
+        averaging.recompute_bn(avg.model, self.data.bn_batches(self.cfg["swa"]["bn_batches"]),
+                               self.autocast, self.channels_last)
+        return {**evaluate(avg.model, self.data, self.autocast, self.channels_last), **avg.summary()}
+
+    def _eval_entry(self, step: int, raw: dict[str, Any], averaged: dict[str, Any] | None,
+                    variant: str | None) -> dict[str, Any]:
+        return {
+            "step": step, "fraction": self.eval_steps[step], **raw,
+            "averaged_test_acc": None if averaged is None else averaged["test_acc"],
+            "averaged_variant": variant,
+        }
+
+    def _evaluate_at(self, step: int) -> None:
+        """Anytime evaluation during the base run (rank 0): raw model, and tail (else ema) if started."""
+        if self.procs.is_main:
+            t = time.perf_counter()
+            variant = next((k for k in ("tail", "ema") if k in self.averagers), None)
+            averaged = None
+            if variant is not None and self.averagers[variant].n_averaged > 0:
+                averaged = self._averaged_metrics(self.averagers[variant])
+            raw = evaluate(self.fast, self.data, self.autocast, self.channels_last)
+            self.record["evals"].append(self._eval_entry(step, raw, averaged, variant if averaged else None))
+            self.timings["eval_s"] += time.perf_counter() - t
+        distributed.barrier(self.procs)
+
+    def _finish_base(self) -> None:
+        """Final raw evaluation, tail/ema averages (BN recomputed), the eval entry at the budget's end."""
+        if self.procs.is_main:
+            t = time.perf_counter()
+            self.record["final"] = evaluate(self.fast, self.data, self.autocast, self.channels_last)
+            for kind, avg in self.averagers.items():
+                self.record["averaged"][kind] = self._averaged_metrics(avg)
+            if self.steps in self.eval_steps:
+                variant = next((k for k in ("tail", "ema") if k in self.averagers), None)
+                averaged = self.record["averaged"].get(variant) if variant else None
+                self.record["evals"].append(self._eval_entry(self.steps, self.record["final"], averaged,
+                                                             variant))
+            self.timings["eval_s"] += time.perf_counter() - t
+        distributed.barrier(self.procs)
+
+    def _finish_swalr(self) -> None:
+        if self.procs.is_main:
+            t = time.perf_counter()
+            raw = evaluate(self.net, self.data, self.autocast, self.channels_last)
+            self.record["averaged"]["swalr"] = {
+                **self._averaged_metrics(self.swalr_avg),
+                "raw_test_acc": raw["test_acc"], "raw_test_loss": raw["test_loss"],
+                "swa_lr": self.cfg["swa"]["swalr_lr"],
+            }
+            self.timings["eval_s"] += time.perf_counter() - t
+        distributed.barrier(self.procs)
+
+    def _diverged(self, step: int) -> None:
+        if self.phase == "base":
+            self.record.update(status="diverged", diverged_step=step, final=records.null_metrics())
+            self.record["averaged"] = {v: records.null_metrics() for v in self.variants}
+        else:  # the SWALR branch diverged; the base run and its other averages stand
+            self.record["averaged"]["swalr"] = {**records.null_metrics(), "diverged_step": step}
+
+    # ------------------------------------------------------------------------------------ the run
+    def execute(self) -> dict[str, Any]:
+        """Train (resuming if a matching checkpoint exists), evaluate, and return the run record."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.resume()
+        total = self.steps + (self.steps - self.fork_step if "swalr" in self.variants else 0)
+        progress = self.cfg["train"]["progress"] and self.procs.is_main and sys.stderr.isatty()
+        if progress:
+            from tqdm import tqdm
+
+            done = self.done if self.phase == "base" else self.steps + self.done
+            self.bar = tqdm(total=total, initial=done, desc="train", dynamic_ncols=True, leave=False)
+        t = time.perf_counter()
+        if self.phase == "base":
+            bad = self._train()
+            self.timings["train_s"] += time.perf_counter() - t
+            if bad is not None:
+                self._diverged(bad)
+                return self._close()
+            self._finish_base()
+            if "swalr" in self.variants:
+                self._start_swalr_branch(from_fork=True)
+                if self.checkpoint_every:
+                    self.save_checkpoint()
+        if self.phase == "swalr":
+            t = time.perf_counter()
+            bad = self._train()
+            self.timings["train_s"] += time.perf_counter() - t
+            if bad is not None:
+                self._diverged(bad)
+            else:
+                self._finish_swalr()
+        return self._close()
+
+    def _close(self) -> dict[str, Any]:
+        if self.bar is not None:
+            self.bar.close()
+        self.record.update(records.environment(self.device, self.procs.world_size))
+        self.record["wall_time_s"] = self.elapsed_before + time.perf_counter() - self.started
+        self.record["timings_s"] = {k: round(v, 4) for k, v in self.timings.items()}
+        if self.procs.is_main:
+            records.write_json_atomic(self.out_dir / "run.json", self.record)
+            if not self.cfg["train"]["keep_checkpoint"]:
+                self.checkpoint_path.unlink(missing_ok=True)
+        distributed.barrier(self.procs)
+        return self.record
+
+
+def train(cfg: dict[str, Any], out_dir: str | Path, started: float | None = None) -> dict[str, Any]:
+    """Run the resolved config ``cfg`` and write ``out_dir/run.json``; return the record.
+
+    ``started``: ``time.perf_counter()`` when this run began (default: when this module was imported).
+    """
+    t = time.perf_counter()
+    run = Run(cfg, Path(out_dir), started)
+    run.timings["startup_s"] = t - run.started
+    run.timings["setup_s"] = time.perf_counter() - t
+    try:
+        return run.execute()
+    finally:
+        distributed.shutdown(run.procs)
+
+
+def run_command(config_path: str, out: str, overrides: list[str], started: float | None = None) -> int:
+    """One run as the CLI does it: 0 for ok/diverged, 1 (one line on stderr) for config/data errors."""
+    try:
+        cfg = config.load(config_path, overrides)
+        record = train(cfg, out, started)
+    except (ValueError, FileNotFoundError) as err:  # config, data and resume errors: one line
+        print(f"stepsize.train: error: {err}", file=sys.stderr)
+        return 1
+    if distributed.from_environment().is_main:
+        final, status = record["final"], record["status"]
+        extra = f" at step {record['diverged_step']}" if status == "diverged" else ""
+        averaged = " ".join(f"{k}={v['test_acc']}" for k, v in record["averaged"].items())
+        print(f"{status}{extra}: test_acc={final['test_acc']} {averaged} wall={record['wall_time_s']:.1f}s "
+              f"-> {Path(out) / 'run.json'}", flush=True)
+    return 0
+
+
+def run_jobs(path: str) -> int:
+    """Run every line of ``path`` (``CONFIG --out DIR [--set ...]``; ``#`` comments) in this process, one
+    after the other, sparing each run the interpreter and torch start-up. Returns the worst exit status."""
+    import shlex
+
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError as err:
+        print(f"stepsize.train: error: --jobs {path}: {err.strerror}", file=sys.stderr)
+        return 1
+    worst = 0
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        started = time.perf_counter()
+        args = PARSER.parse_args(shlex.split(line))
+        if args.jobs or not args.config or not args.out:
+            print(f"stepsize.train: error: --jobs {path}:{number}: expected CONFIG --out DIR [--set ...]",
+                  file=sys.stderr)
+            worst = 1
+            continue
+        worst = max(worst, run_command(args.config, args.out, args.overrides, started))
+    return worst
+
+
+PARSER = argparse.ArgumentParser(prog="python -m stepsize.train", description=__doc__.split("\n")[0])
+PARSER.add_argument("config", nargs="?", help="training config (YAML)")
+PARSER.add_argument("--out", help="output folder (run.json, checkpoint.pt)")
+PARSER.add_argument("--set", dest="overrides", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
+                    help="dotted-key override, value parsed as YAML")
+PARSER.add_argument("--jobs", metavar="FILE", help="run each line of FILE (CONFIG --out DIR [--set ...]) "
+                    "in this one process, sequentially")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = PARSER.parse_args(argv)
+    if args.jobs:
+        if args.config or args.out or args.overrides:
+            PARSER.error("--jobs takes no CONFIG, --out or --set (they go on the lines of the file)")
+        return run_jobs(args.jobs)
+    if not args.config or not args.out:
+        PARSER.error("CONFIG and --out DIR are required (or --jobs FILE)")
+    return run_command(args.config, args.out, args.overrides)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Training config: loading, --set overrides, resolution, and one-line errors that name the key."""
+
+import pytest
+
+from stepsize import config
+
+BASE = "experiments/base/fashion_mnist.yaml"
+
+
+def resolve(**sections):
+    return config.resolve(sections)
+
+
+def test_defaults_resolve_to_a_full_config():
+    cfg = resolve()
+    assert list(cfg) == list(config.DEFAULTS)
+    assert cfg["data"]["name"] == "fashion_mnist" and "root" in cfg["data"]  # builder defaults filled in
+    assert cfg["schedule"] == {"name": "cosine", "warmup_steps": 0, "min_ratio": 0.0}
+    assert cfg["train"]["amp"] == "auto"
+
+
+def test_overrides_are_parsed_as_yaml_and_set_dotted_keys():
+    raw = config.apply_overrides({"optimizer": {"lr": 0.1}}, [
+        "optimizer.lr=0.05", "swa.variants=[tail, ema]", "schedule.name=uba", "schedule.phi=2",
+        "train.grad_clip=null",
+    ])
+    cfg = config.resolve(raw)
+    assert cfg["optimizer"]["lr"] == 0.05
+    assert cfg["swa"]["variants"] == ["tail", "ema"]
+    assert cfg["schedule"]["name"] == "uba" and cfg["schedule"]["phi"] == 2
+    assert cfg["train"]["grad_clip"] is None
+
+
+def test_a_mapping_value_replaces_the_whole_section():
+    raw = config.apply_overrides({"optimizer": {"name": "momentum", "momentum": 0.9}},
+                                 ["optimizer={name: adam, lr: 0.001}"])
+    assert config.resolve(raw)["optimizer"]["name"] == "adam"
+
+
+def test_the_base_configs_load():
+    for name in ("fashion_mnist", "cifar10", "cifar100", "imagenet_rn50", "imagenet_rn18"):
+        cfg = config.load(f"experiments/base/{name}.yaml")
+        assert cfg["budget"]["steps"] > 0
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"optimizer": {"lrr": 0.1}}, r"^optimizer.lrr: unknown momentum option; did you mean 'lr'\?"),
+        ({"trian": {}}, r"^trian: unknown config section; did you mean 'train'\?"),
+        ({"swa": {"strat": 0.5}}, r"^swa.strat: unknown swa key; did you mean 'start'\?"),
+        ({"data": {"batchsize": 64}},
+         r"^data.batchsize: unknown fashion_mnist data key; did you mean 'batch_size'"),
+        ({"budget": {"steps": "many"}}, r"^budget.steps: expected int, got str 'many'"),
+        ({"budget": {"steps": 10.5}}, r"^budget.steps: expected int, got float"),
+        ({"train": {"channels_last": "yes"}}, r"^train.channels_last: expected bool"),
+        ({"budget": {"steps": 0}}, r"^budget.steps: must be an integer >= 1, got 0"),
+        ({"optimizer": {"lr": -0.1}}, r"^optimizer.lr: must be > 0, got -0.1"),
+        ({"swa": {"start": 1.5}}, r"^swa.start: must be a fraction in \[0, 1\], got 1.5"),
+        ({"swa": {"variants": ["tail", "polyak"]}}, r"^swa.variants: must be a list of distinct names"),
+        ({"eval": {"at_fractions": [0.5, 1.2]}},
+         r"^eval.at_fractions: must be a list of fractions in \(0, 1\]"),
+        ({"train": {"label_smoothing": 1.0}}, r"^train.label_smoothing: must be in \[0, 1\)"),
+        ({"train": {"device": "tpu"}}, r"^train.device: must be auto, cpu, cuda or cuda:N"),
+        ({"model": {"name": "vgg"}}, r"^model.name: unknown model 'vgg'; valid: mini_resnet, resnet8"),
+        ({"optimizer": {"name": "lion"}}, r"^optimizer.name: unknown optimizer 'lion'; valid: .*osgm"),
+        ({"schedule": {"name": "sawtooth"}}, r"^schedule.name: unknown schedule 'sawtooth'; valid: .*uba"),
+        ({"data": {"name": "mnist"}}, r"^data.name: unknown data 'mnist'; valid: fashion_mnist"),
+        ({"schedule": {"name": "uba", "phi": -1.0}}, r"^schedule \(uba\): .*phi"),
+        ({"schedule": {"warmup_steps": 500}, "budget": {"steps": 100}},
+         r"^schedule \(cosine\): .*warmup_steps"),
+        ({"schedule": {"name": "cosine", "phi": 1.0}}, r"^schedule.phi: unknown cosine parameter"),
+        ({"optimizer": {"momentum": -0.5}}, r"^optimizer 'momentum': momentum must be in \(0, 1\), got -0.5"),
+        ({"model": {"width": 0}}, r"^model.width: must be null or an integer >= 1, got 0"),
+    ],
+)
+def test_bad_values_raise_one_line_naming_the_key(raw, message):
+    with pytest.raises(ValueError, match=message) as err:
+        config.resolve(raw)
+    assert "\n" not in str(err.value)
+
+
+def test_yaml_scientific_notation_without_a_dot_is_read_as_a_number():
+    cfg = resolve(optimizer={"weight_decay": "5e-4"})
+    assert cfg["optimizer"]["weight_decay"] == 5e-4
+
+
+def test_yaml_booleans_for_amp_become_modes():
+    assert resolve(train={"amp": False})["train"]["amp"] == "off"
+    assert resolve(train={"amp": True})["train"]["amp"] == "bf16"
+
+
+def test_file_errors_name_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"config file not found: .*nope.yaml"):
+        config.load(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train: [unclosed\n")
+    with pytest.raises(ValueError, match=r"bad.yaml: not valid YAML"):
+        config.load(bad)
+    with pytest.raises(ValueError, match=r"--set lr: .*|--set 'lr'"):
+        config.apply_overrides({}, ["lr"])
+    with pytest.raises(ValueError, match=r"--set optimizer.lr.x: optimizer.lr is not a section"):
+        config.apply_overrides({"optimizer": {"lr": 0.1}}, ["optimizer.lr.x=1"])

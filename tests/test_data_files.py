@@ -1,0 +1,110 @@
+"""Fashion-MNIST (IDX files) and CIFAR (torchvision on-disk format) loaders, offline."""
+
+import gzip
+import hashlib
+import pickle
+
+import numpy as np
+import pytest
+import torch
+
+from stepsize.data import cifar, fashion_mnist
+from stepsize.data.fashion_mnist import FILES, load_arrays, read_idx
+
+REAL_ROOT = "/usr/share/datasets/fashion-mnist"
+
+
+def write_idx(path, array: np.ndarray) -> None:
+    header = bytes([0, 0, 0x08, array.ndim]) + np.array(array.shape, ">i4").tobytes()
+    with gzip.open(path, "wb") as f:
+        f.write(header + array.astype(np.uint8).tobytes())
+
+
+def tiny_fashion_mnist(root, n_train=40, n_test=20):
+    rng = np.random.default_rng(0)
+    arrays = {
+        "train_images": rng.integers(0, 256, (n_train, 28, 28)), "train_labels": np.arange(n_train) % 10,
+        "test_images": rng.integers(0, 256, (n_test, 28, 28)), "test_labels": np.arange(n_test) % 10,
+    }
+    root.mkdir(parents=True, exist_ok=True)
+    for key, name in FILES.items():
+        write_idx(root / name, arrays[key])
+    return arrays
+
+
+def test_idx_files_round_trip_and_are_cached(tmp_path):
+    arrays = tiny_fashion_mnist(tmp_path / "fm")
+    for cache in (None, tmp_path / "cache", tmp_path / "cache"):  # decode, decode + write cache, read cache
+        loaded = load_arrays(tmp_path / "fm", cache)
+        for key, array in arrays.items():
+            np.testing.assert_array_equal(loaded[key], array)
+    assert len(list((tmp_path / "cache").glob("fashion_mnist-*.npz"))) == 1
+
+
+def test_the_builder_serves_the_tiny_files_as_1x28x28(tmp_path):
+    tiny_fashion_mnist(tmp_path / "fm")
+    d = fashion_mnist.build({"root": str(tmp_path / "fm"), "cache_dir": None, "batch_size": 8}, device="cpu",
+                            seed=0)
+    x, _ = next(d.train_batches(0))
+    assert x.shape == (8, 1, 28, 28) and d.num_classes == 10 and d.train_size == 40
+
+
+def test_bad_idx_and_missing_files_give_clear_errors(tmp_path):
+    bad = tmp_path / "bad.gz"
+    with gzip.open(bad, "wb") as f:
+        f.write(b"\x00\x00\x0d\x01" + b"\x00" * 8)
+    with pytest.raises(ValueError, match="not a uint8 IDX file"):
+        read_idx(bad)
+    with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
+        load_arrays(tmp_path / "nowhere")
+
+
+def test_the_real_fashion_mnist_files():
+    """Needs the Debian package dataset-fashion-mnist (fails, with the apt hint, when it is missing)."""
+    arrays = load_arrays(REAL_ROOT)
+    assert arrays["train_images"].shape == (60000, 28, 28) and arrays["test_images"].shape == (10000, 28, 28)
+    assert np.bincount(arrays["train_labels"]).tolist() == [6000] * 10
+    assert np.bincount(arrays["test_labels"]).tolist() == [1000] * 10
+    mean = arrays["train_images"].mean() / 255
+    assert abs(mean - fashion_mnist.MEAN[0]) < 1e-3
+
+
+# ------------------------------------------------------------------------------------------- CIFAR
+def fake_cifar10(root, monkeypatch, n_per_batch=8):
+    """Write CIFAR-10 in torchvision's on-disk format (pickled batches + batches.meta) and make the
+    torchvision class's md5 list match the fake files."""
+    import torchvision.datasets
+
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    for i, name in enumerate(names):
+        batch = {"data": rng.integers(0, 256, (n_per_batch, 3072), dtype=np.uint8),
+                 "labels": [(i + j) % 10 for j in range(n_per_batch)]}
+        (folder / name).write_bytes(pickle.dumps(batch))
+    meta = {"label_names": [f"class{i}" for i in range(10)]}
+    (folder / "batches.meta").write_bytes(pickle.dumps(meta))
+
+    def md5(name):
+        return hashlib.md5((folder / name).read_bytes()).hexdigest()
+
+    cls = torchvision.datasets.CIFAR10
+    monkeypatch.setattr(cls, "train_list", [[n, md5(n)] for n in names[:5]])
+    monkeypatch.setattr(cls, "test_list", [["test_batch", md5("test_batch")]])
+    monkeypatch.setattr(cls, "meta", {**cls.meta, "md5": md5("batches.meta")})
+    return folder
+
+
+def test_cifar10_loads_through_torchvision_from_the_on_disk_format(tmp_path, monkeypatch):
+    folder = fake_cifar10(tmp_path, monkeypatch)
+    d = cifar.build({"name": "cifar10", "root": str(tmp_path), "batch_size": 8}, device="cpu", seed=0)
+    assert (d.train_size, len(d.test_x), d.num_classes, d.in_channels, d.image_size) == (40, 8, 10, 3, 32)
+    first = pickle.loads((folder / "data_batch_1").read_bytes())["data"][0].reshape(3, 32, 32)
+    assert torch.equal(d.train_x[0], torch.from_numpy(first))  # CHW layout kept
+    assert next(d.train_batches(0))[0].shape == (8, 3, 32, 32)
+
+
+def test_missing_cifar_says_where_it_looked_and_how_to_download(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"cifar100 not found .*cifar-100-python.*data.download=true"):
+        cifar.build({"name": "cifar100", "root": str(tmp_path)}, device="cpu", seed=0)

@@ -1,0 +1,191 @@
+"""The training loop end to end on tiny problems: the run record, SWA variants, options, faults."""
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from stepsize import config, schedules
+from stepsize.train import main, train
+
+TINY = {
+    "data": {"name": "synthetic", "in_channels": 1, "image_size": 12, "train_size": 512, "test_size": 256,
+             "batch_size": 32, "eval_batch_size": 128, "augment": False, "noise": 64.0},
+    "model": {"name": "mini_resnet", "width": 4},
+    "optimizer": {"name": "momentum", "lr": 0.05, "momentum": 0.9, "weight_decay": 5.0e-4},
+    "schedule": {"name": "cosine"},
+    "budget": {"steps": 40},
+    "swa": {"variants": [], "start": 0.5, "period": 4, "swalr_lr": 0.02, "bn_batches": 4},
+    "train": {"device": "cpu", "threads": 1, "progress": False, "channels_last": False},
+}
+
+
+def tiny(*overrides: str) -> dict:
+    return config.resolve(config.apply_overrides(TINY, overrides))
+
+
+def run(tmp_path, *overrides: str, name: str = "run") -> dict:
+    return train(tiny(*overrides), tmp_path / name)
+
+
+def write_tiny_yaml(tmp_path) -> str:
+    import yaml
+
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    return str(path)
+
+
+def test_the_cli_writes_the_record_of_design_5_without_heavy_imports(tmp_path):
+    """Real Fashion-MNIST subset through the CLI entry point, in a fresh interpreter."""
+    out = tmp_path / "out"
+    args = ["experiments/base/fashion_mnist.yaml", "--out", str(out), "--set", "budget.steps=30",
+            "data.train_subset=2000", "data.test_subset=500", f"data.cache_dir={tmp_path / 'cache'}",
+            "swa.variants=[tail, swalr, ema]", "eval.at_fractions=[0.5, 1.0]"]
+    code = (
+        "import sys; from stepsize.train import main; rc = main(sys.argv[1:]); "
+        "heavy = [m for m in ('torchvision', 'pandas', 'scipy', 'matplotlib', 'ffcv') if m in sys.modules]; "
+        "print('HEAVY', heavy); sys.exit(rc)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "HEAVY []" in proc.stdout
+    record = json.loads((out / "run.json").read_text())
+    assert {"schema", "status", "diverged_step", "config", "seed", "budget_steps", "curve", "evals", "final",
+            "averaged", "wall_time_s", "versions", "git_commit", "device"} <= set(record)
+    assert record["status"] == "ok" and record["diverged_step"] is None and record["budget_steps"] == 30
+    assert record["config"]["data"]["train_subset"] == 2000
+    assert set(record["versions"]) == {"python", "torch", "numpy"}
+    assert [e["step"] for e in record["evals"]] == [15, 30]
+    assert record["evals"][-1]["test_acc"] == record["final"]["test_acc"]
+    assert set(record["averaged"]) == {"tail", "swalr", "ema"}
+    assert record["averaged"]["swalr"]["swa_lr"] == 0.05
+    assert record["final"]["test_acc"] > 0.4  # 10 classes: chance is 0.1
+    assert not (out / "checkpoint.pt").exists()
+    assert sorted(p.name for p in out.iterdir()) == ["run.json"]  # no temporary files left behind
+
+
+def test_learning_happens_and_the_curve_records_the_scheduled_lr(tmp_path):
+    record = run(tmp_path, "train.log_every=7")
+    assert record["final"]["test_acc"] > 0.6
+    curve = record["curve"]
+    assert curve["step"] == [7, 14, 21, 28, 35, 40]
+    expected = 0.05 * schedules.multiplier("cosine", np.array(curve["step"]) - 1, 40)
+    np.testing.assert_allclose(curve["lr"], expected, rtol=1e-12)
+    assert curve["loss"][-1] < curve["loss"][0]
+
+
+def test_averaging_windows_and_anytime_evals(tmp_path):
+    record = run(tmp_path, "swa.variants=[tail, ema]", "eval.at_fractions=[0.25, 0.75, 1.0]")
+    assert record["averaged"]["tail"]["n_averaged"] == 5  # updates 24, 28, 32, 36, 40
+    assert record["averaged"]["ema"]["n_averaged"] == 20  # updates 21..40
+    assert record["averaged"]["tail"]["start_step"] == 20
+    first, middle, last = record["evals"]
+    assert (first["step"], first["averaged_test_acc"]) == (10, None)
+    assert middle["step"] == 30 and middle["averaged_variant"] == "tail" and middle["averaged_test_acc"] > 0.1
+    assert last["averaged_test_acc"] == record["averaged"]["tail"]["test_acc"]
+
+
+def test_tail_and_ema_do_not_change_the_trajectory(tmp_path):
+    plain = run(tmp_path, name="plain")
+    averaged = run(tmp_path, "swa.variants=[tail, ema]", name="averaged")
+    assert plain["final"] == averaged["final"] and plain["curve"] == averaged["curve"]
+
+
+def test_a_swalr_branch_at_the_base_lr_retraces_the_base_run(tmp_path):
+    """Constant schedule at 0.02 and SWALR at 0.02: the branch repeats the base updates exactly, so its
+    raw model equals the base model and its average equals the tail average."""
+    record = run(tmp_path, "schedule.name=constant", "optimizer.lr=0.02", "swa.variants=[tail, swalr]")
+    swalr, tail = record["averaged"]["swalr"], record["averaged"]["tail"]
+    assert (swalr["raw_test_acc"], swalr["raw_test_loss"]) == (record["final"]["test_acc"],
+                                                                record["final"]["test_loss"])
+    assert (swalr["test_acc"], swalr["test_loss"], swalr["n_averaged"]) == (
+        tail["test_acc"], tail["test_loss"], tail["n_averaged"])
+    other = run(tmp_path, "schedule.name=constant", "optimizer.lr=0.02", "swa.variants=[swalr]",
+                "swa.swalr_lr=0.2", name="other")
+    assert other["averaged"]["swalr"]["raw_test_loss"] != swalr["raw_test_loss"]
+
+
+def test_runs_are_deterministic_and_seeds_matter(tmp_path):
+    a = run(tmp_path, name="a")
+    b = run(tmp_path, name="b")
+    c = run(tmp_path, "train.seed=1", name="c")
+    assert a["curve"] == b["curve"] and a["final"] == b["final"]
+    assert a["curve"]["loss"] != c["curve"]["loss"]
+
+
+def test_label_smoothing_grad_clipping_and_bf16_autocast_take_effect(tmp_path):
+    base = run(tmp_path, "budget.steps=10", name="base")
+    smooth = run(tmp_path, "budget.steps=10", "train.label_smoothing=0.2", name="smooth")
+    clipped = run(tmp_path, "budget.steps=10", "train.grad_clip=0.01", name="clipped")
+    bf16 = run(tmp_path, "budget.steps=10", "train.amp=bf16", name="bf16")
+    assert smooth["curve"]["loss"][0] != base["curve"]["loss"][0]  # same first batch, different loss
+    assert clipped["curve"]["loss"][0] == base["curve"]["loss"][0]  # clipping acts after the first loss
+    assert clipped["curve"]["loss"][-1] != base["curve"]["loss"][-1]
+    assert bf16["status"] == "ok" and bf16["curve"]["loss"][0] != base["curve"]["loss"][0]
+    assert abs(bf16["curve"]["loss"][0] - base["curve"]["loss"][0]) < 0.05
+
+
+def test_a_nan_loss_stops_the_run_as_diverged_with_exit_0(tmp_path, capsys):
+    out = tmp_path / "diverged"
+    rc = main([write_tiny_yaml(tmp_path), "--out", str(out), "--set", "optimizer.lr=1.0e+6",
+               "swa.variants=[tail, swalr]", "train.log_every=5"])
+    assert rc == 0
+    record = json.loads((out / "run.json").read_text())
+    assert record["status"] == "diverged" and 1 <= record["diverged_step"] <= 40
+    assert record["final"] == {"test_acc": None, "test_loss": None}
+    assert record["averaged"] == {"tail": {"test_acc": None, "test_loss": None},
+                                  "swalr": {"test_acc": None, "test_loss": None}}
+    assert all(math.isfinite(v) for v in record["curve"]["loss"])
+    assert "diverged at step" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["optimizer.lrr=0.1"],
+         "stepsize.train: error: optimizer.lrr: unknown momentum option; did you mean 'lr'?"),
+        (["data.name=fashion_mnist", "data.root=/nonexistent"], "apt-get install dataset-fashion-mnist"),
+        (["budget.steps=-3"], "budget.steps: must be an integer >= 1, got -3"),
+    ],
+)
+def test_config_and_data_errors_print_one_line_and_exit_1(tmp_path, capsys, overrides, message):
+    yaml_path = write_tiny_yaml(tmp_path)
+    if overrides[0].startswith("data.name"):  # a different dataset: replace the data section
+        overrides = ["data={name: fashion_mnist, root: /nonexistent}"]
+    assert main([yaml_path, "--out", str(tmp_path / "o"), "--set", *overrides]) == 1
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "o" / "run.json").exists()
+
+
+def test_a_checkpoint_from_another_config_is_refused(tmp_path, capsys):
+    yaml_path = write_tiny_yaml(tmp_path)
+    out = str(tmp_path / "o")
+    keep = ["train.checkpoint_every=10", "train.keep_checkpoint=true"]
+    assert main([yaml_path, "--out", out, "--set", *keep]) == 0
+    assert (tmp_path / "o" / "checkpoint.pt").exists()
+    assert main([yaml_path, "--out", out, "--set", "optimizer.lr=0.1"]) == 1
+    err = capsys.readouterr().err
+    assert "checkpoint.pt was written with a different config" in err
+    assert "(differs in optimizer.lr, train.checkpoint_every, train.keep_checkpoint)" in err
+
+
+def test_a_jobs_file_runs_each_line_like_its_own_command(tmp_path, capsys):
+    yaml_path = write_tiny_yaml(tmp_path)
+    jobs = tmp_path / "jobs.txt"
+    jobs.write_text(
+        "# one run per line\n"
+        f"{yaml_path} --out {tmp_path / 'a'} --set budget.steps=12\n\n"
+        f"{yaml_path} --out {tmp_path / 'bad'} --set optimizer.lr=-1\n"
+        f"{yaml_path} --out {tmp_path / 'b'} --set budget.steps=12 train.seed=1\n"
+    )
+    assert main(["--jobs", str(jobs)]) == 1  # the bad line fails, the others still run
+    assert "optimizer.lr: must be > 0" in capsys.readouterr().err
+    from_jobs = json.loads((tmp_path / "b" / "run.json").read_text())
+    alone = run(tmp_path, "budget.steps=12", "train.seed=1", name="alone")
+    assert from_jobs["curve"] == alone["curve"] and from_jobs["final"] == alone["final"]
+    assert (tmp_path / "a" / "run.json").exists() and not (tmp_path / "bad").exists()
