@@ -1,0 +1,69 @@
+"""Time `python -m theory check` + `python -m theory bench` on a size (default mini) against the 60 s target.
+
+Runs both commands as subprocesses (as the DAG does) twice: with an empty f*/SDP cache (cold: includes the
+reference solves and the κ* SDPs) and again with that cache filled (warm). Prints each wall time, the
+ratio to the target, and the load average (the machine is shared; the coordinator re-measures).
+
+    .venv/bin/python benchmarks/bench_theory.py [--size mini] [--target 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def timed(command: list[str]) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    if result.returncode not in (0, 1):  # 1 = a bound check failed: still a timing, reported below
+        sys.exit(f"command failed ({result.returncode}): {' '.join(command)}\n{result.stderr.strip()}")
+    print(f"    {' '.join(command[2:4])}: {wall:6.1f} s  ({result.stdout.strip().splitlines()[-1]})")
+    return wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--size", default="mini", choices=("smoke", "mini", "full"))
+    parser.add_argument("--target", type=float, default=60.0, help="seconds")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        cache, out = Path(tmp) / "cache", Path(tmp) / "out"
+        totals = {}
+        for label in ("cold cache", "warm cache"):
+            print(f"{label}:")
+            totals[label] = sum(
+                timed(
+                    [
+                        sys.executable,
+                        "-m",
+                        "theory",
+                        command,
+                        "--out",
+                        str(out / command),
+                        "--size",
+                        args.size,
+                        "--cache-dir",
+                        str(cache),
+                    ]
+                )
+                for command in ("check", "bench")
+            )
+    for label, total in totals.items():
+        print(
+            f"theory check + bench ({args.size}, {label}): {total:.1f} s = {total / args.target:.2f} × the "
+            f"{args.target:g} s target"
+        )
+    print("load average (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
+
+
+if __name__ == "__main__":
+    main()

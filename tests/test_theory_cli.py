@@ -1,0 +1,188 @@
+"""theory/: the CLI writes valid files, the benchmark protocol, and one-line errors on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from threadpoolctl import threadpool_limits
+
+from theory import __main__ as cli
+from theory.bench import BENCH_COLUMNS, CURVE_COLUMNS, METHODS, method_specs, run_method
+from theory.checks import CheckResult
+from theory.registry import build_problem
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _single_thread_blas():
+    with threadpool_limits(1):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _cache_in_tmp(tmp_path_factory, monkeypatch):
+    monkeypatch.setenv("STEPSIZE_THEORY_CACHE", str(tmp_path_factory.getbasetemp() / "theory-cli-cache"))
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("theory-cli")
+    cache = root / "cache"
+    rc_check = cli.main(
+        [
+            "check",
+            "--out",
+            str(root / "check"),
+            "--size",
+            "smoke",
+            "--cache-dir",
+            str(cache),
+            "--only",
+            "ratio_chaining",
+            "superlinear",
+            "uba_chebyshev",
+        ]
+    )
+    rc_bench = cli.main(
+        [
+            "bench",
+            "--out",
+            str(root / "bench"),
+            "--size",
+            "smoke",
+            "--cache-dir",
+            str(cache),
+            "--problems",
+            "quadratic-scaled",
+            "colt_ls-0.1",
+        ]
+    )
+    return root, rc_check, rc_bench
+
+
+def test_check_writes_valid_json(outputs):
+    root, rc_check, _ = outputs
+    assert rc_check == 0
+    payload = json.loads((root / "check" / "checks.json").read_text())
+    assert [c["name"] for c in payload["checks"]] == ["ratio_chaining", "superlinear", "uba_chebyshev"]
+    assert all(set(c) == {"name", "passed", "summary", "numbers"} and c["passed"] for c in payload["checks"])
+    assert payload["wall_time_s"] > 0 and payload["size"] == "smoke"
+    assert set(json.loads((root / "check" / "check_data.json").read_text())) == {
+        "ratio_chaining",
+        "superlinear",
+        "uba_chebyshev",
+    }
+
+
+def test_bench_writes_the_protocol_table(outputs):
+    root, _, rc_bench = outputs
+    assert rc_bench == 0
+    table = pd.read_csv(root / "bench" / "bench.csv")
+    curves = pd.read_csv(root / "bench" / "curves.csv")
+    assert list(table.columns) == BENCH_COLUMNS and list(curves.columns) == CURVE_COLUMNS
+    assert set(table["problem"]) == {"quadratic-scaled", "colt_ls-0.1"}
+    assert set(table["method"]) == set(METHODS)  # quadratics get GD-OptDiag too
+    assert (table["grad_calls"] <= 1000).all() and (table["grad_calls"] > 0).all()
+    assert (table.loc[table["converged"], "final_grad_inf"] < 1e-4).all()
+    assert table.set_index(["problem", "method"]).loc[("quadratic-scaled", "HDM-Best"), "converged"]
+    for (problem, method), group in curves.groupby(["problem", "method"]):
+        row = table[(table["problem"] == problem) & (table["method"] == method)].iloc[0]
+        assert group["grad_calls"].max() == row["grad_calls"]
+
+
+def test_figures_have_stable_names(outputs):
+    root, _, _ = outputs
+    assert (
+        cli.main(
+            [
+                "figures",
+                "--checks",
+                str(root / "check"),
+                "--bench",
+                str(root / "bench"),
+                "--out",
+                str(root / "fig"),
+            ]
+        )
+        == 0
+    )
+    names = {p.name for p in (root / "fig").iterdir()}
+    for stem in (
+        "theory_check_ratio_chaining",
+        "theory_check_superlinear",
+        "theory_check_uba_chebyshev",
+        "theory_bench_quadratic-scaled",
+        "theory_bench_colt_ls-0.1",
+        "theory_summary",
+    ):
+        assert {f"{stem}.pdf", f"{stem}.png"} <= names
+
+
+def test_a_failing_check_gives_exit_status_one(tmp_path, monkeypatch):
+    failing = CheckResult("uba_chebyshev", False, "forced failure", {"x": 1.0})
+    monkeypatch.setattr("theory.check_runs.run_checks", lambda size, names, cache_dir: [failing])
+    assert cli.main(["check", "--out", str(tmp_path), "--size", "smoke"]) == 1
+    assert json.loads((tmp_path / "checks.json").read_text())["checks"][0]["passed"] is False
+
+
+def test_grid_search_reports_the_best_setting_and_its_calls_only():
+    problem = build_problem("quadratic-scaled", "smoke")
+    spec = next(s for s in method_specs(problem, grid="official") if s.name == "HDM-Best")
+    best = run_method(problem, spec, 0.0)
+    assert best.row["converged"] and len(spec.settings) == 20
+    singles = [run_method(problem, type(spec)(spec.name, [setting]), 0.0).row for setting in spec.settings]
+    fewest = min(r["grad_calls"] for r in singles if r["converged"])
+    assert best.row["grad_calls"] == fewest
+    assert best.row["setting"] == next(
+        r["setting"] for r in singles if r["converged"] and r["grad_calls"] == fewest
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["bench", "--out", "{tmp}", "--problems", "bogus-problem"], "unknown problem 'bogus-problem'"),
+        (
+            ["bench", "--out", "{tmp}", "--problems", "quadratic-scaled", "--methods", "Newton"],
+            "unknown method(s) Newton",
+        ),
+        (["figures", "--checks", "{tmp}/none", "--bench", "{tmp}", "--out", "{tmp}/fig"], "missing input"),
+    ],
+)
+def test_bad_input_gives_a_one_line_error(argv, message, tmp_path, capsys):
+    assert cli.main([a.replace("{tmp}", str(tmp_path)) for a in argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+
+
+def test_module_entry_point_reports_errors_in_one_line(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "theory",
+            "bench",
+            "--out",
+            str(tmp_path),
+            "--problems",
+            f"svmlight:{tmp_path}/missing.txt:svm",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"error: svmlight file not found: {tmp_path}/missing.txt"]
+
+
+def test_usage_errors_are_one_line(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["check", "--out", "x", "--size", "bogus"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "invalid choice: 'bogus'" in err and len(err.splitlines()) == 1

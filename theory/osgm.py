@@ -1,0 +1,111 @@
+"""OSGM: online scaled gradient methods (Gao, Chu, Ye, Udell, COLT 2025 arXiv 2411.01803; Part I arXiv
+2505.23081), the variants OSGM-R / OSGM-H / OSGM-G of the authors' MATLAB code.
+
+Each online round k (one f and one ∇f call, since ∇f(x⁺) is reused when the step is taken):
+
+    x⁺ = x_k − P_k ∇f(x_k)                      trial point with the current stepsize
+    ℓ_k = ℓ_{x_k}(P_k),  s_k = ∇_P ℓ_{x_k}(P_k)  feedback (ratio, hypergradient or gradient norm)
+    P_{k+1} = learner(P_k, s_k)                 projected OGD or AdaGrad
+    x_{k+1} = x⁺                                "vanilla" landscape
+    x_{k+1} = x⁺ if accept(x_k, x⁺) else x_k    "monotone" landscape (null step; P is still updated)
+
+The trace keeps everything the bound checks need: x_k, f(x_k), ∇f(x_k), P_k, ℓ_k, s_k and acceptance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from theory.feedback import Feedback, Kind, Trial, apply_stepsize, check_kind, zero_stepsize
+from theory.learners import Learner
+from theory.problems import Problem
+
+Landscape = Literal["vanilla", "monotone"]
+
+
+@dataclass
+class OSGMTrace:
+    """Per-round history of an OSGM run (index k = online round; ``xs`` has one more row: the final x)."""
+
+    xs: list[np.ndarray] = field(default_factory=list)
+    fs: list[float] = field(default_factory=list)
+    grads: list[np.ndarray] = field(default_factory=list)
+    stepsizes: list[np.ndarray] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    feedback_grads: list[np.ndarray] = field(default_factory=list)
+    trial_fs: list[float] = field(default_factory=list)
+    accepted: list[bool] = field(default_factory=list)
+    grad_calls: int = 0
+    func_calls: int = 0
+    converged: bool = False
+    diverged: bool = False
+
+    @property
+    def rounds(self) -> int:
+        return len(self.losses)
+
+    def array(self, name: str) -> np.ndarray:
+        return np.asarray(getattr(self, name))
+
+
+def run_osgm(
+    problem: Problem,
+    feedback: Feedback,
+    learner: Learner,
+    *,
+    kind: Kind = "diag",
+    landscape: Landscape = "monotone",
+    max_iter: int = 1000,
+    tol: float = 1e-4,
+    P0: np.ndarray | None = None,
+    x0: np.ndarray | None = None,
+    stop_below: float | None = None,
+) -> OSGMTrace:
+    """Run OSGM for at most ``max_iter`` rounds; stop when ‖∇f(x)‖∞ < tol or f(x) ≤ stop_below.
+
+    P0 defaults to 0 (the official code's start: the first trial point is x itself, so round 1 only learns).
+    """
+    kind = check_kind(kind)
+    if landscape not in ("vanilla", "monotone"):
+        raise ValueError(f"landscape={landscape!r}: expected 'vanilla' or 'monotone'")
+    x = np.array(problem.x0 if x0 is None else x0, dtype=np.float64)
+    P = zero_stepsize(kind, x.size) if P0 is None else np.array(P0, dtype=np.float64)
+    trace = OSGMTrace()
+    fx, g = problem.f_and_grad(x)
+    trace.func_calls += 1
+    trace.grad_calls += 1
+    for _ in range(max_iter):
+        if np.max(np.abs(g)) < tol or (stop_below is not None and fx <= stop_below):
+            trace.converged = True
+            break
+        x_plus = x - apply_stepsize(P, g)
+        f_plus, g_plus = problem.f_and_grad(x_plus)
+        trace.func_calls += 1
+        trace.grad_calls += 1
+        trial = Trial(x, fx, g, x_plus, f_plus, g_plus)
+        finite = bool(np.isfinite(f_plus) and np.all(np.isfinite(g_plus)))
+        if not finite and landscape == "vanilla":
+            trace.diverged = True
+            break
+        feedback.observe(trial)
+        loss = feedback.value(trial) if finite else np.inf
+        s = feedback.gradient(trial, kind) if finite else zero_stepsize(kind, x.size)
+        take = landscape == "vanilla" or (finite and feedback.accept(trial))
+        trace.xs.append(x)
+        trace.fs.append(fx)
+        trace.grads.append(g)
+        trace.stepsizes.append(P)
+        trace.losses.append(loss)
+        trace.feedback_grads.append(s)
+        trace.trial_fs.append(f_plus)
+        trace.accepted.append(take)
+        P = learner.step(P, s)
+        if take:
+            x, fx, g = x_plus, f_plus, g_plus
+    trace.xs.append(x)
+    trace.fs.append(fx)
+    trace.grads.append(g)
+    return trace

@@ -1,0 +1,164 @@
+"""The optimal diagonal preconditioner and κ*, the condition number under it (COLT 2025, arXiv 2411.01803).
+
+For a symmetric positive definite H, κ* = min over diagonal D ≻ 0 of cond(D^½ H D^½). The authors'
+``test_ls.m`` computes it as the SDP
+
+    maximise τ  subject to  τ·H⁻¹ ⪯ Diag(d) ⪯ H⁻¹,     κ* = 1/τ
+
+(D^½ H D^½ then has its spectrum in [τ, 1]). κ* is invariant under diagonal rescaling of H, so the SDP is
+solved for the Jacobi-scaled, unit-norm matrix H̃ = S H S / λ_max (S = diag(H)^−½) and mapped back
+d = s²·d̃/λ_max. Two solvers:
+
+- ``barrier`` (default, written for this project): a log-barrier interior-point method on the n + 1
+  variables (d, τ) with exact Newton steps. With A = G − Diag(d), B = Diag(d) − τG (G = H̃⁻¹) the barrier
+  φ_t = −tτ − log det A − log det B has gradient (A⁻¹_ii − B⁻¹_ii, −t + tr(B⁻¹G)) and Hessian
+  [[A⁻¹∘A⁻¹ + B⁻¹∘B⁻¹, −diag(B⁻¹GB⁻¹)], [·, tr((B⁻¹G)²)]]. The central path gives a certificate: the
+  optimal τ* ≤ τ + 2n/t, so κ* ∈ [1/(τ + 2n/t), cond achieved by d]; both ends are returned.
+- ``cvxpy`` (SCS): the same SDP through cvxpy, kept as an independent cross-check. On the 100-dimensional
+  COLT matrix it took 38 s (SCS) and 82 s (Clarabel) against 2.5 s for the barrier method here.
+
+``kappa_star`` is the condition number achieved by the returned d (an upper bound on the true κ*);
+``d`` is rescaled so λ_max(D^½ H D^½) = 1, i.e. x ← x − d∘∇f(x) is a valid descent step.
+Results are cached on disk (``theory.cache``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.linalg
+
+from theory.cache import load_or_compute, resolve_cache_dir
+
+
+@dataclass(frozen=True)
+class DiagonalPreconditioner:
+    d: np.ndarray  # x ← x − d∘∇f(x); λ_max(D^½ H D^½) = 1
+    kappa_star: float  # cond(D^½ H D^½) achieved by d (upper bound on κ*)
+    kappa_lower: float  # certified lower bound on κ* (barrier duality gap; cvxpy: its 1/τ)
+    sdp_kappa: float  # 1/τ reported by the SDP solver
+    kappa: float  # cond(H)
+    kappa_jacobi: float  # cond under Jacobi scaling (an upper bound on κ*)
+
+
+def _scaled_condition(H: np.ndarray, d: np.ndarray) -> tuple[float, float, float]:
+    root = np.sqrt(d)
+    eig = np.linalg.eigvalsh(root[:, None] * H * root[None, :])
+    return float(eig[-1] / eig[0]), float(eig[0]), float(eig[-1])
+
+
+def _jacobi_normalised(H: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    s = 1.0 / np.sqrt(np.diag(H))
+    H_tilde = s[:, None] * H * s[None, :]
+    top = float(np.linalg.eigvalsh(H_tilde)[-1])
+    return H_tilde / top, s, top
+
+
+def _cholesky_logdet(X: np.ndarray) -> float | None:
+    """log det X, or None when X is not positive definite."""
+    try:
+        return 2.0 * float(np.sum(np.log(np.diag(scipy.linalg.cholesky(X)))))
+    except np.linalg.LinAlgError:
+        return None
+
+
+def sdp_barrier(
+    G: np.ndarray, *, rtol: float = 1e-10, growth: float = 20.0
+) -> tuple[np.ndarray, float, float]:
+    """max τ s.t. τG ⪯ Diag(d) ⪯ G by a log-barrier method; returns (d, τ, duality-gap bound 2n/t)."""
+    n = G.shape[0]
+    eig = np.linalg.eigvalsh(G)
+    d, tau = np.full(n, 0.5 * eig[0]), 0.25 * eig[0] / eig[-1]
+    t = 1.0 / tau
+
+    def barrier(d_: np.ndarray, tau_: float) -> float:
+        a, b = _cholesky_logdet(G - np.diag(d_)), _cholesky_logdet(np.diag(d_) - tau_ * G)
+        return np.inf if a is None or b is None else -t * tau_ - a - b
+
+    while 2.0 * n / t > rtol * tau:
+        t *= growth
+        for _ in range(200):
+            A_inv = np.linalg.inv(G - np.diag(d))
+            B_inv = np.linalg.inv(np.diag(d) - tau * G)
+            BG = B_inv @ G
+            grad = np.append(np.diag(A_inv) - np.diag(B_inv), -t + np.trace(BG))
+            cross = -np.diag(BG @ B_inv)
+            hess = np.block(
+                [
+                    [A_inv * A_inv + B_inv * B_inv, cross[:, None]],
+                    [cross[None, :], np.array([[np.sum(BG * BG.T)]])],
+                ]
+            )
+            step = -np.linalg.solve(hess, grad)
+            decrement = -float(grad @ step)
+            if decrement < 1e-10:
+                break
+            current, size = barrier(d, tau), 1.0
+            while (
+                size > 1e-14
+                and barrier(d + size * step[:-1], tau + size * step[-1]) > current - 0.25 * size * decrement
+            ):
+                size *= 0.5
+            d, tau = d + size * step[:-1], tau + size * step[-1]
+    return d, float(tau), 2.0 * n / t
+
+
+def sdp_cvxpy(G: np.ndarray, *, eps: float = 1e-9) -> tuple[np.ndarray, float]:
+    """The same SDP with cvxpy + SCS; returns (d, τ)."""
+    import cvxpy as cp
+
+    d, tau = cp.Variable(G.shape[0]), cp.Variable()
+    problem = cp.Problem(cp.Maximize(tau), [cp.diag(d) << G, tau * G << cp.diag(d)])
+    problem.solve(solver="SCS", eps_abs=eps, eps_rel=eps, max_iters=200000)
+    if d.value is None or tau.value is None or not tau.value > 0:
+        raise ValueError(f"diagonal-preconditioner SDP failed: status {problem.status}")
+    return np.maximum(np.asarray(d.value), 1e-300), float(tau.value)
+
+
+def _solve(H: np.ndarray, method: str) -> dict[str, np.ndarray]:
+    H_tilde, s, top = _jacobi_normalised(H)
+    G = np.linalg.inv(H_tilde)
+    G = 0.5 * (G + G.T)
+    if method == "barrier":
+        d, tau, gap = sdp_barrier(G)
+    else:
+        (d, tau), gap = sdp_cvxpy(G), 0.0
+    return {
+        "d": d * s * s / top,
+        "sdp_kappa": np.array(1.0 / tau),
+        "kappa_lower": np.array(1.0 / (tau + gap)),
+    }
+
+
+def optimal_diagonal_preconditioner(
+    H: np.ndarray, *, cache_dir: Path | str | None = None, method: str = "barrier"
+) -> DiagonalPreconditioner:
+    """κ* and the SDP-optimal diagonal preconditioner of a symmetric positive definite matrix H."""
+    H = np.asarray(H, dtype=np.float64)
+    if H.ndim != 2 or H.shape[0] != H.shape[1]:
+        raise ValueError(f"optimal_diagonal_preconditioner: H must be square, got shape {H.shape}")
+    H = 0.5 * (H + H.T)
+    eig = np.linalg.eigvalsh(H)
+    if not eig[0] > 0:
+        raise ValueError(
+            f"optimal_diagonal_preconditioner: H must be positive definite (λ_min = {eig[0]:.3g})"
+        )
+    if method not in ("barrier", "cvxpy"):
+        raise ValueError(f"optimal_diagonal_preconditioner: method={method!r}: expected 'barrier' or 'cvxpy'")
+    key = hashlib.sha256(H.tobytes()).hexdigest()[:20]
+    path = resolve_cache_dir(cache_dir) / f"diagsdp-{method}-{key}.npz"
+    stored = load_or_compute(path, lambda: _solve(H, method))
+    d = np.asarray(stored["d"])
+    kappa_star, _, top = _scaled_condition(H, d)
+    jacobi = 1.0 / np.diag(H)
+    return DiagonalPreconditioner(
+        d=d / top,
+        kappa_star=kappa_star,
+        kappa_lower=float(stored["kappa_lower"]),
+        sdp_kappa=float(stored["sdp_kappa"]),
+        kappa=float(eig[-1] / eig[0]),
+        kappa_jacobi=_scaled_condition(H, jacobi)[0],
+    )
