@@ -1,0 +1,118 @@
+"""Aggregate tidy run results (``records.final_table``) into the study's tables (pandas DataFrames).
+
+- ``summary``: final accuracy mean +/- 95% t-interval per strategy x budget x SWA variant; diverged runs
+  are counted and excluded from the mean.
+- ``average_ranks``: per budget, strategies ranked by accuracy within each seed (1 = best, a diverged
+  run ranks last), then averaged over seeds -- the presentation of Li et al. (2020) and REX.
+- ``swa_gains``: paired (variant - off) accuracy differences per strategy x budget, and their average
+  over strategies with an interval over seeds.
+- ``phi_sensitivity``: the UBA rows (by phi) with cosine as the reference.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from report.grid import Grid
+from report.stats import t_interval
+
+SUMMARY_COLUMNS = ["strategy", "budget", "percent", "steps", "variant", "n", "n_diverged",
+                   "mean", "ci_low", "ci_high", "half_width"]
+
+
+def summary(final: pd.DataFrame) -> pd.DataFrame:
+    """Mean +/- 95% CI of test accuracy (%) per strategy x budget x variant."""
+    rows = []
+    for (strategy, budget, variant), grp in final.groupby(["strategy", "budget", "variant"], observed=True,
+                                                          sort=False):
+        ok = grp[grp["status"] == "ok"]["test_acc"]
+        ci = t_interval(ok)
+        rows.append({"strategy": strategy, "budget": budget, "percent": int(grp["percent"].iloc[0]),
+                     "steps": int(grp["steps"].iloc[0]), "variant": variant, "n": ci.n,
+                     "n_diverged": int((grp["status"] != "ok").sum()), "mean": ci.mean,
+                     "ci_low": ci.low, "ci_high": ci.high, "half_width": ci.half_width})
+    out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+    for col in ("strategy", "variant"):
+        out[col] = pd.Categorical(out[col], categories=final[col].cat.categories, ordered=True)
+    return out.sort_values(["variant", "strategy", "percent"]).reset_index(drop=True)
+
+
+def average_ranks(final: pd.DataFrame, variant: str = "off") -> pd.DataFrame:
+    """Average rank (1 = best) of each strategy per budget, over seeds, plus the mean over budgets."""
+    sub = final[final["variant"] == variant].copy()
+    sub["rank"] = sub.groupby(["budget", "seed"], observed=True)["test_acc"].rank(
+        ascending=False, method="average", na_option="bottom")
+    table = sub.pivot_table(index="strategy", columns="percent", values="rank", aggfunc="mean", observed=True)
+    table.columns = [f"b{c}" for c in table.columns]
+    table["all"] = table.mean(axis=1)
+    return table.reset_index()
+
+
+def wide_by_variant(final: pd.DataFrame) -> pd.DataFrame:
+    """One row per run (strategy, budget, percent, seed), one accuracy column per SWA variant."""
+    keys = ["strategy", "budget", "percent", "seed"]
+    wide = final.set_index([*keys, "variant"])["test_acc"].unstack("variant").reset_index()
+    wide.columns = [str(c) for c in wide.columns]
+    return wide
+
+
+def swa_gains(final: pd.DataFrame) -> pd.DataFrame:
+    """Paired accuracy gain (variant - off, points) per strategy x budget x averaging variant."""
+    wide = wide_by_variant(final)
+    variants = [v for v in final["variant"].cat.categories if v != "off" and v in wide.columns]
+    rows = []
+    for (strategy, budget, percent), grp in wide.groupby(["strategy", "budget", "percent"], observed=True):
+        for v in variants:
+            ci = t_interval(grp[v] - grp["off"])
+            rows.append({"strategy": strategy, "budget": budget, "percent": percent, "variant": v,
+                         "n": ci.n, "mean": ci.mean, "ci_low": ci.low, "ci_high": ci.high})
+    return pd.DataFrame(rows, columns=["strategy", "budget", "percent", "variant", "n", "mean",
+                                       "ci_low", "ci_high"])
+
+
+def swa_gain_over_strategies(final: pd.DataFrame, strategies: list[str] | None = None) -> pd.DataFrame:
+    """Per budget x variant: the gain averaged over strategies within each seed, then a t-interval
+    over seeds (so the interval's n is the number of seeds). Strategies with a diverged run are left
+    out of that seed's average."""
+    wide = wide_by_variant(final)
+    if strategies is not None:
+        wide = wide[wide["strategy"].isin(strategies)]
+    variants = [v for v in final["variant"].cat.categories if v != "off" and v in wide.columns]
+    rows = []
+    for (budget, percent), grp in wide.groupby(["budget", "percent"], observed=True):
+        for v in variants:
+            per_seed = (grp[v] - grp["off"]).groupby(grp["seed"]).mean()
+            ci = t_interval(per_seed)
+            rows.append({"budget": budget, "percent": percent, "variant": v, "n": ci.n, "mean": ci.mean,
+                         "ci_low": ci.low, "ci_high": ci.high})
+    return pd.DataFrame(rows, columns=["budget", "percent", "variant", "n", "mean", "ci_low", "ci_high"])
+
+
+def phi_sensitivity(table: pd.DataFrame, grid: Grid, variant: str = "off") -> pd.DataFrame:
+    """UBA rows ordered by phi, with the cosine reference, from a ``summary`` table."""
+    phis = grid.uba_phis()
+    sub = table[table["variant"] == variant]
+    rows = []
+    for strategy, phi in phis.items():
+        for _, r in sub[sub["strategy"] == strategy].iterrows():
+            rows.append({"phi": phi, **r.to_dict()})
+    cosine = grid.report["cosine"]
+    for _, r in sub[sub["strategy"] == cosine].iterrows():
+        rows.append({"phi": math.nan, **r.to_dict()})
+    out = pd.DataFrame(rows, columns=["phi", *SUMMARY_COLUMNS])
+    if not out.empty:
+        out["strategy"] = out["strategy"].astype(str)
+        out["variant"] = out["variant"].astype(str)
+    return out
+
+
+def best_strategy(table: pd.DataFrame, budget: str, variant: str = "off") -> tuple[str, float]:
+    """The strategy with the highest mean accuracy at a budget (ties: the first in profile order)."""
+    sub = table[(table["budget"] == budget) & (table["variant"] == variant)].dropna(subset=["mean"])
+    if sub.empty:
+        return "", math.nan
+    row = sub.loc[sub["mean"].idxmax()]
+    return str(row["strategy"]), float(row["mean"])
+

@@ -1,0 +1,128 @@
+"""The grid profiles (experiments/*.yaml), their dry runs, and the SLURM profile.
+
+Dry runs need no data: the DAG's only inputs besides code are the profiles and base configs. Each dry
+run must list exactly strategies x budgets x seeds training jobs plus the fixed set of other jobs.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from report import grid
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILES = sorted((ROOT / "experiments").glob("*.yaml"))
+# every job of the rule graph besides `train`, with its count
+OTHER_JOBS = {"profile_json": 1, "theory_check": 1, "theory_bench": 1, "theory_figures": 1, "aggregate": 1,
+              "training_figures": 1, "schedule_figure": 1, "paper": 1, "notebook": 2, "all": 1}
+
+
+def dry_run(*args: str, env: dict | None = None) -> str:
+    """``snakemake -n`` in the repository; returns stdout + stderr, fails the test on a non-zero exit."""
+    cmd = [sys.executable, "-m", "snakemake", "-n", "--nolock", "--cores", "1", *args]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240, env=env)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    return out
+
+
+def job_stats(output: str) -> dict[str, int]:
+    """The first "Job stats" table of a Snakemake run as {rule: count}."""
+    block = output.split("Job stats:", 1)[1].split("\n\n", 1)[0]
+    counts = {}
+    for line in block.splitlines():
+        m = re.match(r"^(\w+)\s+(\d+)$", line.strip())
+        if m and m.group(1) != "total":
+            counts[m.group(1)] = int(m.group(2))
+    return counts
+
+
+@pytest.mark.parametrize("path", PROFILES, ids=[p.stem for p in PROFILES])
+def test_profile_is_valid_for_the_training_core(path):
+    from stepsize import models, schedules
+
+    g = grid.load(path)
+    assert g.profile == path.stem, "the profile name decides the output folders: keep it = the file name"
+    assert (ROOT / g.train_config).is_file(), f"{path.name}: base config {g.train_config} missing"
+    base = yaml.safe_load((ROOT / g.train_config).read_text())
+    for strategy in g.strategies:
+        name = g.strategy_value(strategy, "schedule.name", base.get("schedule", {}).get("name"))
+        assert name in schedules.NAMES, f"{path.name}: {strategy} uses unknown schedule {name!r}"
+        params = {k: v for k, v in g.section(strategy, "schedule").items() if k != "name"}
+        schedules.validate(name, g.budgets[0].steps, **params)
+        model = g.strategy_value(strategy, "model.name", base.get("model", {}).get("name"))
+        assert model in models.NAMES, f"{path.name}: unknown model {model!r}"
+    assert len(g.seeds) >= 2, "claims need paired seeds"
+
+
+def test_mini_is_the_study_design():
+    from stepsize import schedules
+
+    g = grid.load(ROOT / "experiments/mini.yaml")
+    used = {g.strategy_value(s, "schedule.name") for s in g.strategies}
+    # every schedule of the library ("step" = the periodic StepLR form; the grid's step is multistep)
+    assert set(schedules.NAMES) - {"step"} <= used
+    assert [b.percent for b in g.budgets] == [25, 50, 100]
+    assert sorted(g.uba_phis().values()) == [0.5, 1.0, 2.0, 4.0, 10.0]
+    assert any(g.strategy_value(s, "optimizer.name") == "osgm" for s in g.strategies)
+    assert g.common["swa.variants"] == ["tail", "swalr", "ema"]
+    assert len(g.strategies) == 17 and len(g.seeds) == 2 and len(g.jobs) == 102
+    peak = {g.strategy_value(s, "optimizer.lr") for s in g.strategies
+            if g.strategy_value(s, "optimizer.name") == "momentum"}
+    assert len(peak) == 1, "one peak LR for every SGD-momentum schedule"
+
+
+def test_smoke_is_a_small_copy_of_mini():
+    mini, smoke = grid.load(ROOT / "experiments/mini.yaml"), grid.load(ROOT / "experiments/smoke.yaml")
+    assert smoke.full_budget_steps < mini.full_budget_steps and len(smoke.jobs) < len(mini.jobs)
+    assert {"cosine", "linear", "step", "osgm"} <= set(smoke.strategies)
+    assert 2.0 in smoke.uba_phis().values() and len(smoke.uba_phis()) >= 2
+    assert smoke.budgets[0].fraction <= smoke.report["small_budget_max_fraction"], "linear-vs-step testable"
+    assert smoke.common["swa.variants"] == mini.common["swa.variants"]
+
+
+@pytest.mark.parametrize(("name", "model", "percents", "gpus"), [
+    ("cifar10", "preact_resnet18", [10, 25, 50, 100], 1),
+    ("cifar100", "resnet56", [10, 25, 50, 100], 1),
+    ("imagenet", "resnet50", [18, 27, 36, 45, 100], 8),
+    ("imagenet_rn18", "resnet18", [18, 27, 36, 45, 100], 1),
+])
+def test_cluster_profiles_match_the_protocol(name, model, percents, gpus):
+    g = grid.load(ROOT / f"experiments/{name}.yaml")
+    assert g.common["model.name"] == model
+    assert [b.percent for b in g.budgets] == percents
+    assert g.train_resources()["gpu"] == gpus
+    if name.startswith("cifar"):
+        assert g.common["optimizer.momentum"] == 0.9 and g.common["optimizer.weight_decay"] == 5e-4
+        assert g.common["data.batch_size"] == 128 and len(g.seeds) == 3
+
+
+# imagenet is dry-run through the SLURM profile below, mini as the default profile, smoke end to end
+@pytest.mark.parametrize("name", ["cifar10", "cifar100", "imagenet_rn18"])
+def test_dry_run_lists_the_expected_jobs(name):
+    g = grid.load(ROOT / f"experiments/{name}.yaml")
+    counts = job_stats(dry_run("--configfile", f"experiments/{name}.yaml", "--quiet", "rules"))
+    assert counts == {"train": len(g.jobs), **OTHER_JOBS}
+
+
+def test_default_profile_is_mini():
+    counts = job_stats(dry_run("--quiet", "rules"))
+    assert counts == {"train": len(grid.load(ROOT / "experiments/mini.yaml").jobs), **OTHER_JOBS}
+
+
+def test_slurm_profile_never_sets_tasks_and_launches_torchrun():
+    cfg = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())
+    assert cfg["executor"] == "slurm"
+    text = yaml.safe_dump(cfg)
+    assert "tasks" not in re.sub(r"cpus_per_task", "", text), "tasks would make SLURM start one copy per GPU"
+    env = {**__import__("os").environ, "SLURM_ACCOUNT": "test", "SLURM_PARTITION": "gpu"}
+    out = dry_run("--profile", "profiles/slurm", "--configfile", "experiments/imagenet.yaml", "-p", env=env)
+    assert "torchrun --standalone --nnodes=1 --nproc_per_node=8 -m stepsize.train" in out
+    assert re.search(r"resources: .*gpu=8", out), "the train rule must request 8 GPUs"
+    assert job_stats(out) == {"train": len(grid.load(ROOT / "experiments/imagenet.yaml").jobs), **OTHER_JOBS}
