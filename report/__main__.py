@@ -5,6 +5,7 @@
                                [--runs-root .] [--benchmarks DIR]
     python -m report figures   --profile P --tables DIR --out FIGDIR [--runs-root .]
     python -m report schedules --profile P --out FIGDIR --table table_schedules.tex
+    python -m report readme    --profile NAME [--readme README.md] [--root .]
 
 PROFILE/P is a profile YAML (``experiments/mini.yaml``) or the resolved ``results/<profile>/profile.json``
 the Snakefile writes. Bad input ends with one line on stderr naming the file and key, exit status 2.
@@ -53,6 +54,15 @@ def _schedules(args: argparse.Namespace) -> None:
     Path(args.table).write_text(schedule_table(grid))
 
 
+def _readme(args: argparse.Namespace) -> None:
+    from pathlib import Path
+
+    from report.readme import update
+
+    update(Path(args.readme), args.profile, Path(args.root))
+    print(f"updated the generated block of profile {args.profile!r} in {args.readme}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the arguments and run one subcommand; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m report", description=__doc__.split("\n\n")[0])
@@ -87,13 +97,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--table", required=True, help="LaTeX table of each strategy's schedule parameters")
     p.set_defaults(func=_schedules)
 
+    p = sub.add_parser("readme", help="rewrite the README block of a profile from its generated files and "
+                                      "the Snakemake log of its last complete run")
+    p.add_argument("--profile", required=True, help="profile name (results/<profile>/)")
+    p.add_argument("--readme", default="README.md")
+    p.add_argument("--root", default=".", help="repository root holding results/ and .snakemake/log/")
+    p.set_defaults(func=_readme)
+
     args = parser.parse_args(argv)
     from report.aggregate import TheoryInputError
+    from report.readme import ReadmeError
     from report.records import RecordError
 
     try:
         args.func(args)
-    except (ProfileError, RecordError, TheoryInputError) as exc:
+    except (ProfileError, RecordError, TheoryInputError, ReadmeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -133,6 +133,27 @@ def test_claims_table_has_a_verdict_per_claim(smoke):
     assert set(claims["verdict"]) <= verdicts
 
 
+def test_readme_block_is_generated_from_the_macros_and_the_snakemake_log(smoke, tmp_path):
+    copy, _ = smoke
+    readme = tmp_path / "README.md"
+    markers = f"<!-- generated:{PROFILE} begin -->\nstale\n<!-- generated:{PROFILE} end -->"
+    readme.write_text(f"intro\n{markers}\nrest\n")
+    proc = subprocess.run([sys.executable, "-m", "report", "readme", "--profile", PROFILE, "--readme",
+                           str(readme), "--root", str(copy)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("rest\n") and "stale" not in text
+    macros_tex = (copy / f"results/{PROFILE}/macros.tex").read_text()
+    macros = dict(re.findall(r"\\newcommand\{\\(\w+)\}\{(.*)\}", macros_tex))
+    assert f"({macros['bestFullAcc']}%)" in text and f"{macros['numRuns']} training runs" in text
+    n_jobs = re.search(r"wall time for (\d+) jobs", text)
+    assert n_jobs and int(n_jobs.group(1)) > int(macros["numRuns"])
+    readme.write_text("no markers\n")
+    proc = subprocess.run([sys.executable, "-m", "report", "readme", "--profile", PROFILE, "--readme",
+                           str(readme), "--root", str(copy)], cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "markers" in proc.stderr
+
+
 def test_rerun_after_an_interruption_redoes_only_what_is_missing(smoke):
     """State of a DAG interrupted during training: one run record and everything downstream of the
     runs are missing. The rerun must train that one run again and nothing else."""

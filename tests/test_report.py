@@ -324,3 +324,20 @@ def test_cli_rejects_bad_profile(tmp_path):
                           text=True, timeout=60)
     assert proc.returncode == 2
     assert "error:" in proc.stderr and "full_budget_steps" in proc.stderr
+
+
+def test_hdm_claim_ignores_problems_no_method_solved():
+    rows = [("easy", "HDM-Best", 50, True), ("easy", "L-BFGS-M10", 90, True), ("easy", "Adam", 120, True),
+            ("hard", "HDM-Best", 1000, False), ("hard", "L-BFGS-M10", 1000, False),
+            ("hard", "Adam", 1000, False)]
+    bench = pd.DataFrame(rows, columns=["problem", "method", "grad_calls", "converged"])
+    table = pd.DataFrame(claims.hdm_vs_quasi_newton(bench), columns=claims.CLAIM_COLUMNS)
+    per_problem = dict(zip(table["setting"], table["verdict"], strict=True))
+    assert per_problem["easy"] == claims.REPRODUCED
+    assert per_problem["hard"] == claims.NOT_TESTABLE
+    assert per_problem["all problems"] == claims.REPRODUCED     # 1 of 1 deciding problem
+    none_solved = bench[bench["problem"] == "hard"]
+    overall = claims.hdm_vs_quasi_newton(none_solved)[-1]
+    assert overall["verdict"] == claims.NOT_TESTABLE
+    lost = bench.assign(grad_calls=[500, 90, 120, 1000, 1000, 1000])
+    assert claims.hdm_vs_quasi_newton(lost)[-1]["verdict"] == claims.NOT_REPRODUCED

@@ -1,0 +1,141 @@
+"""The README's generated block: what a profile's last complete DAG run measured, from generated files.
+
+    python -m report readme --profile mini [--readme README.md] [--root .]
+
+Replaces the text between ``<!-- generated:<profile> begin -->`` and ``<!-- generated:<profile> end -->``
+in the README with a summary built only from generated files:
+
+- ``results/<profile>/macros.tex``: the LaTeX macros the paper quotes (winners, wall times, hardware);
+- ``results/<profile>/tables/claims.csv``: the claims table with its verdicts;
+- the Snakemake log (``.snakemake/log/*.snakemake.log``) of the latest run with this profile's config
+  that finished its DAG (``N of N steps (100%) done``): its elapsed time and job count.
+
+So the README never carries a typed number: rerun the DAG, then this command, and commit the block.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+MACRO = re.compile(r"^\\newcommand\{\\(\w+)\}\{(.*)\}\s*$")
+DONE = re.compile(r"^(\d+) of (\d+) steps \(100%\) done")
+ELAPSED = re.compile(r"^Elapsed time: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
+CONFIG = re.compile(r"Config file\(s\): \[(.*)\]")
+DATE = re.compile(r"^\s*Date: (\S+ \S+)")
+
+
+class ReadmeError(ValueError):
+    """A generated input is missing or the README lacks the block's markers; the message names it."""
+
+
+@dataclass(frozen=True)
+class DagRun:
+    """One complete Snakemake run of a profile's DAG, as its log records it."""
+
+    log: Path
+    date: str
+    jobs: int
+    elapsed_s: float
+
+
+def read_macros(path: Path) -> dict[str, str]:
+    """``\\newcommand{\\name}{value}`` lines of a generated macros file -> {name: value}."""
+    if not path.is_file():
+        raise ReadmeError(f"macros file not found: {path} (run the DAG of this profile first)")
+    return {m.group(1): m.group(2) for line in path.read_text().splitlines() if (m := MACRO.match(line))}
+
+
+def tex_to_text(tex: str) -> str:
+    """The LaTeX of a generated macro as plain Markdown text (the few constructs the macros use)."""
+    text = tex.replace(r"\varphi", "φ").replace("{=}", "=").replace(r"\%", "%").replace(r"\_", "_")
+    text = re.sub(r"\$([^$]*)\$", r"\1", text)
+    text = text.replace(r"\times", "×").replace("10^{", "10^").replace("}", "").replace("{", "")
+    return text.replace("~", " ").replace("\\", "")
+
+
+def _profile_of(log_text: str) -> str | None:
+    m = CONFIG.search(log_text)
+    if not m:
+        return None
+    files = [f.strip().strip("'\"") for f in m.group(1).split(",") if f.strip()]
+    return Path(files[-1]).stem if files else None
+
+
+def last_complete_run(log_dir: Path, profile: str) -> DagRun:
+    """The latest Snakemake log of ``profile`` (its ``experiments/<profile>.yaml`` config) that finished."""
+    logs = sorted(log_dir.glob("*.snakemake.log")) if log_dir.is_dir() else []
+    for log in reversed(logs):
+        text = log.read_text(errors="replace")
+        if _profile_of(text) != profile:
+            continue
+        lines = text.splitlines()
+        done = [m for line in lines if (m := DONE.match(line))]
+        elapsed = [m for line in lines if (m := ELAPSED.match(line))]
+        if not done or not elapsed or done[-1].group(1) != done[-1].group(2):
+            continue
+        h, mnt, sec = elapsed[-1].groups()
+        date = next((m.group(1) for line in lines if (m := DATE.match(line))), log.name[:10])
+        return DagRun(log, date, int(done[-1].group(2)), 3600 * int(h) + 60 * int(mnt) + float(sec))
+    raise ReadmeError(f"no finished Snakemake run of profile {profile!r} under {log_dir} "
+                      "(run `bin/with-env snakemake --cores all` first)")
+
+
+def block(profile: str, root: Path) -> str:
+    """The Markdown block for ``profile`` from its generated files under ``root``."""
+    res = root / "results" / profile
+    m = read_macros(res / "macros.tex")
+    claims_path = res / "tables" / "claims.csv"
+    if not claims_path.is_file():
+        raise ReadmeError(f"claims table not found: {claims_path} (run the DAG of this profile first)")
+    claims = pd.read_csv(claims_path)
+    run = last_complete_run(root / ".snakemake" / "log", profile)
+    t = {k: tex_to_text(v) for k, v in m.items()}
+    lines = [
+        f"Measured by the last complete run of the `{profile}` DAG ({run.date}, {t['hostDescription']}, "
+        f"device {t['deviceName']}, PyTorch {t['torchVersion']}, commit `{t['gitCommit']}`): "
+        f"**{run.elapsed_s / 60:.1f} minutes** wall time for {run.jobs} jobs "
+        f"({t['numRuns']} training runs of {t['modelName']} on {t['datasetName']}, "
+        f"{t['numStrategies']} strategies × {t['numBudgets']} budgets × {t['numSeeds']} seeds, the theory "
+        "checks and benchmark, tables, figures, the paper and the notebooks).",
+        "",
+        f"- Full budget ({t['fullBudgetSteps']} iterations): best mean test accuracy {t['bestFullName']} "
+        f"({t['bestFullAcc']}%), cosine {t['cosineFullAcc']}%. Smallest budget "
+        f"({t['smallestBudgetPercent']}%): {t['bestSmallName']} ({t['bestSmallAcc']}%). Best average rank: "
+        f"{t['topRankName']} ({t['topRankValue']}).",
+        f"- {t['bestPhiSentence']}",
+        f"- {t['swaFullSentence']}",
+        f"- Theory: {t['theoryChecksPassed']} of {t['theoryChecksTotal']} bound checks pass; "
+        f"{t['hdmSentence']}",
+        f"- Runs diverged: {t['numDiverged']} of {t['numRuns']}.",
+        "",
+        "| claim | verdict |",
+        "|---|---|",
+    ]
+    for claim_id, rows in claims.groupby("claim_id", sort=False):
+        verdict = m.get(f"claim{_claim_macro(str(claim_id))}Verdict")
+        lines.append(f"| {tex_to_text(str(rows['claim'].iloc[0]))} | {verdict or rows['verdict'].iloc[-1]} |")
+    return "\n".join(lines)
+
+
+def _claim_macro(claim_id: str) -> str:
+    from report.macros import CLAIM_MACRO
+
+    return CLAIM_MACRO.get(claim_id, claim_id.capitalize())
+
+
+def update(readme: Path, profile: str, root: Path) -> None:
+    """Rewrite the block of ``profile`` in ``readme`` (between its markers), nothing else."""
+    begin, end = f"<!-- generated:{profile} begin -->", f"<!-- generated:{profile} end -->"
+    if not readme.is_file():
+        raise ReadmeError(f"README not found: {readme}")
+    text = readme.read_text()
+    if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
+        raise ReadmeError(f"{readme}: needs exactly one '{begin}' ... '{end}' pair of markers")
+    new = block(profile, root)
+    head, rest = text.split(begin)
+    _, tail = rest.split(end)
+    readme.write_text(f"{head}{begin}\n{new}\n{end}{tail}")
