@@ -55,6 +55,10 @@ TABLES = [f"{RES}/tables/{name}" for name in TABLE_FILES]
 TRAIN_FIGURES = ["acc_vs_budget", "swa_gain", "phi_sensitivity", "anytime", "lr_schedules"]
 NOTEBOOKS = ["results_explorer", "theory_checks"]
 RUN_RECORDS = [f"{job.run_dir(P)}/run.json" for job in GRID.jobs]
+# Sources of the cheap rules are inputs, so editing theory/ or report/ redoes what depends on them. The
+# training runs do not list stepsize/ (an edit would redo the whole grid): use `--forcerun train` for that.
+THEORY_SOURCES = sorted(str(p) for p in Path("theory").glob("*.py"))
+REPORT_SOURCES = sorted(str(p) for p in Path("report").glob("*.py"))
 ENV = "environment.yml"  # conda alternative to bin/with-env (used with --software-deployment-method conda)
 LATEX_HINT = "install TeX Live and latexmk: apt-get install latexmk texlive-latex-extra texlive-science"
 
@@ -135,6 +139,8 @@ rule train:
 rule theory_check:
     """Numerical checks of the OSGM bounds; exit status 1 (a check failed) still yields checks.json,
     which the report shows as failed; any other failure stops the workflow."""
+    input:
+        src=THEORY_SOURCES,
     output:
         f"{RES}/theory/checks.json",
         f"{RES}/theory/check_data.json",
@@ -153,6 +159,8 @@ rule theory_check:
 
 rule theory_bench:
     """OSGM/HDM against GD, Adam, BFGS, L-BFGS on convex problems (gradient calls to tolerance)."""
+    input:
+        src=THEORY_SOURCES,
     output:
         f"{RES}/theory/bench.csv",
         f"{RES}/theory/curves.csv",
@@ -194,6 +202,7 @@ rule aggregate:
         runs=RUN_RECORDS,
         checks=f"{RES}/theory/checks.json",
         bench=f"{RES}/theory/bench.csv",
+        src=REPORT_SOURCES,
     output:
         tables=TABLES,
         macros=f"{RES}/macros.tex",
@@ -216,6 +225,7 @@ rule training_figures:
         profile=f"{RES}/profile.json",
         tables=TABLES,
         runs=RUN_RECORDS,
+        src=REPORT_SOURCES,
     output:
         expand(f"{FIG}/{{name}}.{{ext}}", name=TRAIN_FIGURES[:-1], ext=["pdf", "png"]),
     log:
@@ -235,6 +245,7 @@ rule schedule_figure:
     """Every strategy's LR multiplier over one budget and UBA's phi sweep (stepsize.schedules)."""
     input:
         profile=f"{RES}/profile.json",
+        src=REPORT_SOURCES,
     output:
         figures=expand(f"{FIG}/lr_schedules.{{ext}}", ext=["pdf", "png"]),
         table=f"{RES}/tables/table_schedules.tex",

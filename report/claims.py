@@ -81,10 +81,10 @@ def equivalence_verdict(low: float, high: float, n: int, margin: float) -> str:
 
 def combine(verdicts: list[str]) -> str:
     """A claim "at every setting" from its per-setting verdicts."""
-    if not verdicts or NOT_TESTABLE in verdicts:
-        return NOT_TESTABLE
     if NOT_REPRODUCED in verdicts:
         return NOT_REPRODUCED
+    if not verdicts or NOT_TESTABLE in verdicts:
+        return NOT_TESTABLE
     if all(v == REPRODUCED for v in verdicts):
         return REPRODUCED
     return INCONCLUSIVE

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from report.grid import Grid
+from report.stats import CONFIDENCE
 
 _SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
              "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
@@ -177,7 +178,8 @@ def claims_table(claims: pd.DataFrame) -> str:
             estimate = escape(r["detail"]) if r["detail"] else "--"
         body.append([f"\\parbox[t]{{0.33\\linewidth}}{{\\raggedright {claim}}}" if claim else "",
                      escape(r["setting"]), estimate, r["verdict"]])
-    return _tabular("llll", ["Claim", "Setting", "Ours (95\\% CI)", "Verdict"], body)
+    level = number(100 * CONFIDENCE, 0)
+    return _tabular("llll", ["Claim", "Setting", f"Ours ({level}\\% CI)", "Verdict"], body)
 
 
 def theory_checks_table(checks: list[dict]) -> str:

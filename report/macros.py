@@ -33,7 +33,10 @@ def sci(value: float) -> str:
     """A number for running text: plain when moderate, ``a\\times10^{b}`` (math mode) otherwise."""
     if value == 0 or 1e-3 <= abs(value) < 1e5:
         return f"{value:g}"
-    mantissa, exponent = f"{value:.0e}".split("e")
+    if not math.isfinite(value):
+        return "--"
+    mantissa, exponent = f"{value:.2e}".split("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
     return f"${mantissa}\\times10^{{{int(exponent)}}}$"
 
 
@@ -70,8 +73,12 @@ def _cite(key: str | None) -> str:
     return f"\\citep{{{key}}}" if key else ""
 
 
-def _first_config(recs: dict) -> dict[str, Any]:
-    for rec in recs.values():
+def _reference_config(grid: Grid, recs: dict) -> dict[str, Any]:
+    """The resolved config of a run of the reference strategy (cosine), else of any run: the setup the
+    paper states ("all SGD runs use ...") is that of the hand-made schedules, not of e.g. OSGM."""
+    reference = grid.report["cosine"]
+    ordered = sorted(recs.items(), key=lambda kv: kv[0][0] != reference)
+    for _, rec in ordered:
         if rec.get("config"):
             return rec["config"]
     return {}
@@ -88,7 +95,7 @@ def _get(cfg: dict, dotted: str, default: Any = None) -> Any:
 
 def setup_macros(grid: Grid, recs: dict, final: pd.DataFrame) -> dict[str, str]:
     """The experimental setup, from the profile and the resolved config of the runs."""
-    cfg = _first_config(recs)
+    cfg = _reference_config(grid, recs)
     data_name = _get(cfg, "data.name", "")
     optimizer = _get(cfg, "optimizer", {}) or {}
     swa = _get(cfg, "swa", {}) or {}
@@ -116,6 +123,8 @@ def setup_macros(grid: Grid, recs: dict, final: pd.DataFrame) -> dict[str, str]:
         "numDiverged": str(int((runs["status"] != "ok").sum())),
         "swaStartPercent": number(100 * float(swa.get("start", math.nan)), 0),
         "swaLR": sci(float(swa.get("swalr_lr", math.nan))),
+        "swaLRPercent": number(100 * float(swa.get("swalr_lr", math.nan))
+                               / float(optimizer.get("lr", math.nan)), 0),
         "emaDecay": sci(float(swa.get("ema_decay", math.nan))),
         "swaVariantList": listing([VARIANT_NAMES.get(v, escape(v)) for v in swa.get("variants", [])]),
         "trainExamples": str(_get(cfg, "data.train_subset") or "all"),
@@ -163,7 +172,7 @@ def result_macros(grid: Grid, summary: pd.DataFrame, ranks: pd.DataFrame, gains_
     parts = []
     for _, r in gains_avg[gains_avg["budget"] == full.label].iterrows():
         ci = "" if not math.isfinite(r["ci_low"]) else \
-            f" (95\\% CI ${r['ci_low']:+.2f}$ to ${r['ci_high']:+.2f}$)"
+            f" ({number(100 * CONFIDENCE, 0)}\\% CI ${r['ci_low']:+.2f}$ to ${r['ci_high']:+.2f}$)"
         parts.append(f"{VARIANT_NAMES.get(r['variant'], escape(r['variant']))} ${r['mean']:+.2f}${ci}")
     m["swaFullSentence"] = (f"At the full budget, averaging changes accuracy, relative to the raw final "
                             f"model and averaged over strategies, by {listing(parts)} points."

@@ -8,7 +8,8 @@ in the README with a summary built only from generated files:
 - ``results/<profile>/macros.tex``: the LaTeX macros the paper quotes (winners, wall times, hardware);
 - ``results/<profile>/tables/claims.csv``: the claims table with its verdicts;
 - the Snakemake log (``.snakemake/log/*.snakemake.log``) of the latest run with this profile's config
-  that finished its DAG (``N of N steps (100%) done``): its elapsed time and job count.
+  that ran the whole DAG (every training run of the grid in its job stats) and finished it
+  (``N of N steps (100%) done``): its elapsed time and job count. Partial reruns are skipped.
 
 So the README never carries a typed number: rerun the DAG, then this command, and commit the block.
 """
@@ -26,6 +27,7 @@ DONE = re.compile(r"^(\d+) of (\d+) steps \(100%\) done")
 ELAPSED = re.compile(r"^Elapsed time: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
 CONFIG = re.compile(r"Config file\(s\): \[(.*)\]")
 DATE = re.compile(r"^\s*Date: (\S+ \S+)")
+TRAIN_JOBS = re.compile(r"^train\s+(\d+)\s*$", re.M)
 
 
 class ReadmeError(ValueError):
@@ -65,8 +67,9 @@ def _profile_of(log_text: str) -> str | None:
     return Path(files[-1]).stem if files else None
 
 
-def last_complete_run(log_dir: Path, profile: str) -> DagRun:
-    """The latest Snakemake log of ``profile`` (its ``experiments/<profile>.yaml`` config) that finished."""
+def last_complete_run(log_dir: Path, profile: str, train_jobs: int) -> DagRun:
+    """The latest Snakemake log of ``profile`` (its ``experiments/<profile>.yaml`` config) that ran all
+    ``train_jobs`` training runs and finished."""
     logs = sorted(log_dir.glob("*.snakemake.log")) if log_dir.is_dir() else []
     for log in reversed(logs):
         text = log.read_text(errors="replace")
@@ -77,11 +80,14 @@ def last_complete_run(log_dir: Path, profile: str) -> DagRun:
         elapsed = [m for line in lines if (m := ELAPSED.match(line))]
         if not done or not elapsed or done[-1].group(1) != done[-1].group(2):
             continue
+        trained = TRAIN_JOBS.search(text)
+        if not trained or int(trained.group(1)) != train_jobs:
+            continue
         h, mnt, sec = elapsed[-1].groups()
         date = next((m.group(1) for line in lines if (m := DATE.match(line))), log.name[:10])
         return DagRun(log, date, int(done[-1].group(2)), 3600 * int(h) + 60 * int(mnt) + float(sec))
-    raise ReadmeError(f"no finished Snakemake run of profile {profile!r} under {log_dir} "
-                      "(run `bin/with-env snakemake --cores all` first)")
+    raise ReadmeError(f"no finished Snakemake run of the whole DAG of profile {profile!r} under {log_dir} "
+                      f"(one that trained all {train_jobs} runs; delete results/{profile} and run the DAG)")
 
 
 def block(profile: str, root: Path) -> str:
@@ -92,8 +98,8 @@ def block(profile: str, root: Path) -> str:
     if not claims_path.is_file():
         raise ReadmeError(f"claims table not found: {claims_path} (run the DAG of this profile first)")
     claims = pd.read_csv(claims_path)
-    run = last_complete_run(root / ".snakemake" / "log", profile)
     t = {k: tex_to_text(v) for k, v in m.items()}
+    run = last_complete_run(root / ".snakemake" / "log", profile, int(t["numRuns"]))
     lines = [
         f"Measured by the last complete run of the `{profile}` DAG ({run.date}, {t['hostDescription']}, "
         f"device {t['deviceName']}, PyTorch {t['torchVersion']}, commit `{t['gitCommit']}`): "

@@ -38,8 +38,3 @@ def t_interval(values, confidence: float = CONFIDENCE) -> Interval:
     sem = float(x.std(ddof=1)) / math.sqrt(n)
     half = float(stats.t.ppf(0.5 + confidence / 2.0, df=n - 1)) * sem
     return Interval(n, mean, mean - half, mean + half)
-
-
-def t_critical(n: int, confidence: float = CONFIDENCE) -> float:
-    """The two-sided Student-t critical value for n values (n - 1 degrees of freedom)."""
-    return float(stats.t.ppf(0.5 + confidence / 2.0, df=n - 1)) if n >= 2 else math.nan

@@ -63,6 +63,9 @@ NULLABLE = {
     "train.threads": int,
     "train.log_every": int,
 }
+# Keys whose value may have several types when their default is the one given here; the optimizer
+# validates them itself (OSGM's momentum: None, a fixed float or "learned").
+OWNER_CHECKED = {"optimizer.momentum": "learned"}
 _FLOAT_STRING = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")  # YAML 1.1 reads 5e-4 as a string
 
 
@@ -153,7 +156,9 @@ def _merge_section(
     merged = {**copy.deepcopy(dict(defaults)), **given}
     for key, value in merged.items():
         dotted = f"{section}.{key}"
-        merged[key] = _check_type(dotted, value, NULLABLE.get(dotted, defaults[key]))
+        owner_checked = OWNER_CHECKED.get(dotted, ...) == defaults[key]
+        expected = None if owner_checked else NULLABLE.get(dotted, defaults[key])
+        merged[key] = _check_type(dotted, value, expected)
     return merged
 
 

@@ -58,6 +58,18 @@ def barrier(procs: Processes) -> None:
         dist.barrier()
 
 
+def earliest(procs: Processes, step: int | None, device: torch.device) -> int | None:
+    """The smallest ``step`` over all ranks (None = no rank has one): every rank agrees on where a run
+    diverged, so all of them stop at the same collective. One all-reduce; a no-op for one process."""
+    if not procs.distributed:
+        return step
+    none = 2**62
+    t = torch.tensor([none if step is None else step], dtype=torch.int64, device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MIN)
+    found = int(t.item())
+    return None if found == none else found
+
+
 def shutdown(procs: Processes) -> None:
     if procs.distributed and dist.is_initialized():
         dist.destroy_process_group()

@@ -215,12 +215,18 @@ class Run:
 
     def _flush_window(self, n_updates: int, lr: float) -> int | None:
         """Append a curve point (step = updates done, mean loss since the last point) in the base phase;
-        return the update number (1-based, same axis) of the first non-finite loss, or None."""
+        return the update number (1-based, same axis) of the first non-finite loss on any rank, or None.
+        At the budget's end, weights made non-finite by the last update count as diverging there."""
         values = torch.stack(self.window).tolist()
         self.window.clear()
-        for i, v in enumerate(values):
-            if not math.isfinite(v):
-                return n_updates - len(values) + 1 + i
+        bad = next((n_updates - len(values) + 1 + i for i, v in enumerate(values) if not math.isfinite(v)),
+                   None)
+        if bad is None and n_updates == self.steps and not all(
+                bool(torch.isfinite(p).all()) for p in self.net.parameters()):
+            bad = n_updates
+        bad = distributed.earliest(self.procs, bad, self.device)
+        if bad is not None:
+            return bad
         if self.phase == "base":
             curve = self.record["curve"]
             curve["step"].append(n_updates)

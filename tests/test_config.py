@@ -101,3 +101,16 @@ def test_file_errors_name_the_path(tmp_path):
         config.apply_overrides({}, ["lr"])
     with pytest.raises(ValueError, match=r"--set optimizer.lr.x: optimizer.lr is not a section"):
         config.apply_overrides({"optimizer": {"lr": 0.1}}, ["optimizer.lr.x=1"])
+
+
+@pytest.mark.parametrize("momentum", [None, 0.9, "learned"])
+def test_osgm_momentum_may_be_none_a_float_or_learned(momentum):
+    cfg = config.resolve({"optimizer": {"name": "osgm", "lr": 1.0, "momentum": momentum}})
+    assert cfg["optimizer"]["momentum"] == momentum
+
+
+def test_osgm_momentum_is_still_validated_and_sgd_momentum_stays_a_float():
+    with pytest.raises(ValueError, match="momentum"):
+        config.resolve({"optimizer": {"name": "osgm", "lr": 1.0, "momentum": "sometimes"}})
+    with pytest.raises(ValueError, match=r"optimizer\.momentum"):
+        config.resolve({"optimizer": {"name": "momentum", "lr": 0.1, "momentum": "learned"}})

@@ -24,8 +24,9 @@ OTHER_JOBS = {"profile_json": 1, "theory_check": 1, "theory_bench": 1, "theory_f
 
 
 def dry_run(*args: str, env: dict | None = None) -> str:
-    """``snakemake -n`` in the repository; returns stdout + stderr, fails the test on a non-zero exit."""
-    cmd = [sys.executable, "-m", "snakemake", "-n", "--nolock", "--cores", "1", *args]
+    """``snakemake -n --forceall`` in the repository (every job listed, whatever results already exist
+    here); returns stdout + stderr, fails the test on a non-zero exit."""
+    cmd = [sys.executable, "-m", "snakemake", "-n", "--forceall", "--nolock", "--cores", "1", *args]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240, env=env)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
@@ -59,6 +60,22 @@ def test_profile_is_valid_for_the_training_core(path):
         model = g.strategy_value(strategy, "model.name", base.get("model", {}).get("name"))
         assert model in models.NAMES, f"{path.name}: unknown model {model!r}"
     assert len(g.seeds) >= 2, "claims need paired seeds"
+
+
+@pytest.mark.parametrize("path", PROFILES, ids=[p.stem for p in PROFILES])
+def test_swalr_is_the_same_fraction_of_the_peak_for_every_strategy(path):
+    """SWALR's constant rate is an absolute LR for SGD but a multiplier of the learned step for OSGM
+    (lr = 1.0): each strategy's swalr_lr / lr must be the same fraction of its peak (the paper says so)."""
+    g = grid.load(path)
+    base = yaml.safe_load((ROOT / g.train_config).read_text())
+    fractions = {}
+    for strategy in g.strategies:
+        lr = g.strategy_value(strategy, "optimizer.lr", base["optimizer"]["lr"])
+        swalr = g.strategy_value(strategy, "swa.swalr_lr", base["swa"]["swalr_lr"])
+        fractions[strategy] = swalr / lr
+    reference = fractions[g.report["cosine"]]
+    for strategy, fraction in fractions.items():
+        assert fraction == pytest.approx(reference, rel=0.01), f"{path.name}: {strategy}"
 
 
 def test_mini_is_the_study_design():

@@ -242,6 +242,16 @@ def test_verdict_rules():
     assert claims.combine([claims.REPRODUCED, claims.INCONCLUSIVE]) == claims.INCONCLUSIVE
     assert claims.combine([claims.REPRODUCED, claims.NOT_REPRODUCED]) == claims.NOT_REPRODUCED
     assert claims.combine([claims.REPRODUCED, claims.REPRODUCED]) == claims.REPRODUCED
+    # one budget not reproduced fails the claim even when another budget is not testable
+    assert claims.combine([claims.NOT_TESTABLE, claims.NOT_REPRODUCED]) == claims.NOT_REPRODUCED
+    assert claims.combine([claims.NOT_TESTABLE, claims.REPRODUCED]) == claims.NOT_TESTABLE
+
+
+def test_sci_keeps_the_mantissa_digits():
+    from report.macros import sci
+
+    assert sci(2.5e-4) == "$2.5\\times10^{-4}$" and sci(5e-4) == "$5\\times10^{-4}$"
+    assert sci(0.1) == "0.1" and sci(float("nan")) == "--"
 
 
 def test_claims_on_hand_built_study(study):

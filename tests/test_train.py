@@ -189,3 +189,18 @@ def test_a_jobs_file_runs_each_line_like_its_own_command(tmp_path, capsys):
     alone = run(tmp_path, "budget.steps=12", "train.seed=1", name="alone")
     assert from_jobs["curve"] == alone["curve"] and from_jobs["final"] == alone["final"]
     assert (tmp_path / "a" / "run.json").exists() and not (tmp_path / "bad").exists()
+
+
+def test_run_records_write_non_finite_metrics_as_null_and_leave_no_temp_file(tmp_path):
+    import json
+
+    from stepsize import records
+
+    path = tmp_path / "run.json"
+    records.write_json_atomic(path, {"final": {"test_loss": float("nan"), "test_acc": 0.1},
+                                     "curve": {"loss": [1.0, float("inf")]}})
+    assert json.loads(path.read_text()) == {"final": {"test_loss": None, "test_acc": 0.1},
+                                            "curve": {"loss": [1.0, None]}}
+    with pytest.raises(TypeError):
+        records.write_json_atomic(path, {"bad": object()})
+    assert [p.name for p in tmp_path.iterdir()] == ["run.json"]

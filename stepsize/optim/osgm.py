@@ -17,8 +17,8 @@ Sources
 
 Iteration (this project's minibatch adaptation)
 -----------------------------------------------
-With the minibatch gradient g_k at x_k (plus ``weight_decay``·x_k, coupled), the step P_{k−1}, β_{k−1}
-that produced x_k = x_{k−1} − P_{k−1}∘g_{k−1} + β_{k−1}(x_{k−1} − x_{k−2}) gets the feedback
+With the minibatch gradient g_k at x_k (plus ``weight_decay``·x_k, coupled), the step lr·P_{k−1}, β_{k−1}
+that produced x_k = x_{k−1} − lr·P_{k−1}∘g_{k−1} + β_{k−1}(x_{k−1} − x_{k−2}) gets the feedback
 
     den   = ‖g_{k−1}‖² + (τ/2)‖x_{k−1} − x_{k−2}‖² + ε
     s_P   = −g_k ∘ g_{k−1} / den          (diagonal; scalar: −⟨g_k, g_{k−1}⟩ / den)
