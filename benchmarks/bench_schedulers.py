@@ -5,6 +5,8 @@ blocks interleaved with a cosine scheduler on an identical optimizer (same numbe
 the same run, alternating which goes first; the ratio is the median block CPU time of the schedule
 over the median block CPU time of cosine (process CPU time, so other processes' load matters less).
 Construction (which evaluates the whole budget once) is reported separately, also as CPU time.
+The optimizer is SGD with momentum 0.9, so ``onecycle``'s steps include its momentum cycling (every
+group's momentum is set at each step, as torch's ``OneCycleLR`` does by default).
 Exit status 1 if any ratio exceeds the goal.
 
     .venv/bin/python -m benchmarks.bench_schedulers [--steps 20000] [--groups 4] [--rounds 50]  # repo root

@@ -1,11 +1,17 @@
-"""``lr_schedules`` figure: every strategy's LR multiplier over one budget, and UBA for several phi.
+"""``lr_schedules`` figure: every schedule over one budget, the strategies as configured, UBA for several φ.
 
-Curves come from :func:`stepsize.schedules.multiplier` with exactly the schedule overrides the
-training jobs receive, so the figure shows the schedules that ran.
+Left panel: every schedule of :data:`stepsize.schedules.NAMES` with its default parameters (solid), and,
+dashed, each strategy of the profile that trains with something else: other schedule parameters
+(``--set`` overrides, warmup included) or another optimizer (OSGM, whose schedule multiplies a learned
+step). Right panel: UBA for φ ∈ {0.5, 1, 2, 4, 10} and every φ of the profile (its other parameters those
+that all the profile's UBA strategies share, e.g. a warmup, else the defaults), with cosine dotted
+over φ = 2. Curves come from :func:`stepsize.schedules.multiplier` with
+exactly the schedule overrides the training jobs receive.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +21,25 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from numpy.typing import NDArray
 
 from report.figures import save
 from report.grid import Grid
-from report.latex import display_name, escape
+from report.latex import SCHEDULE_NAMES, display_name, escape
 
 DEFAULT_PHIS = (0.5, 1.0, 2.0, 4.0, 10.0)
+#: Legend names of the schedules (``multistep`` is told apart from ``step`` here).
+SCHEDULE_LABELS = {**SCHEDULE_NAMES, "multistep": "Multi-step"}
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One line of the figure: its legend label, the multiplier at every update of the budget, and the
+    schedule it draws (a strategy's curve takes that schedule's color; None for another optimizer)."""
+
+    label: str
+    values: NDArray[np.float64]
+    schedule: str | None = None
 
 
 def schedule_of(grid: Grid, strategy: str) -> tuple[str, dict[str, Any]]:
@@ -29,38 +48,122 @@ def schedule_of(grid: Grid, strategy: str) -> tuple[str, dict[str, Any]]:
     return params.pop("name", "constant"), params
 
 
-def lr_schedules(grid: Grid, out_dir: str | Path, total_steps: int | None = None) -> None:
-    """Left: each strategy's multiplier (UBA drawn separately); right: UBA for phi in {0.5, 1, 2, 4, 10}
-    and every phi of the profile."""
+def default_curves(total: int) -> list[Curve]:
+    """Every schedule of ``stepsize.schedules.NAMES`` with its default parameters."""
+    from stepsize.schedules import DEFAULTS, NAMES, multiplier
+
+    steps = np.arange(total)
+    curves = []
+    for name in NAMES:
+        label = SCHEDULE_LABELS.get(name, name)
+        if name == "uba":
+            label += f" (φ = {DEFAULTS['uba']['phi']:g})"
+        curves.append(Curve(label, multiplier(name, steps, total), name))
+    return curves
+
+
+def uba_params(grid: Grid, total: int) -> dict[str, Any]:
+    """UBA's parameters other than φ for the φ panel: those every UBA strategy of the profile shares
+    (e.g. a common warmup), else the defaults."""
+    from stepsize.schedules import resolve
+
+    shared = [_without_phi(resolve("uba", total, **schedule_of(grid, s)[1])) for s in grid.uba_phis()]
+    if shared and all(params == shared[0] for params in shared):
+        return shared[0]
+    return _without_phi(resolve("uba", total))
+
+
+def _without_phi(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if k != "phi"}
+
+
+def _already_drawn(grid: Grid, strategy: str, total: int) -> bool:
+    """Whether a strategy's curve is one of the default curves (its schedule with default parameters)
+    or of the φ panel (UBA with the panel's other parameters), with the profile's common optimizer."""
+    from stepsize.schedules import resolve
+
+    if grid.strategy_value(strategy, "optimizer.name") != grid.common.get("optimizer.name"):
+        return False  # e.g. OSGM: the schedule multiplies a learned step
+    name, params = schedule_of(grid, strategy)
+    configured = resolve(name, total, **params)
+    if name == "uba":
+        return _without_phi(configured) == uba_params(grid, total)
+    return configured == resolve(name, total)
+
+
+def configured_curves(grid: Grid, total: int) -> list[Curve]:
+    """The profile's strategies as configured, where they are not already drawn."""
     from stepsize.schedules import multiplier
 
-    total = total_steps or grid.full_budget_steps
     steps = np.arange(total)
-    fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.0), sharey=True)
-    others = [s for s in grid.strategies if schedule_of(grid, s)[0] != "uba"]
-    for color, strategy in zip(sns.color_palette("tab20", max(1, len(others))), others, strict=False):
+    curves = []
+    for strategy in grid.strategies:
+        if _already_drawn(grid, strategy, total):
+            continue
         name, params = schedule_of(grid, strategy)
-        label = display_name(grid, strategy, tex=False)
-        if grid.strategy_value(strategy, "optimizer.name") == "osgm":
-            label += " (× learned step)"
-        axes[0].plot(steps / total, multiplier(name, steps, total, **params), color=color, linewidth=1.1,
-                     label=label)
-    axes[0].set_title(f"schedules over one budget (T = {total})", fontsize=8)
+        own_optimizer = grid.strategy_value(strategy, "optimizer.name") != grid.common.get("optimizer.name")
+        label = display_name(grid, strategy, tex=False) + " (as trained"
+        label += ", × learned step)" if grid.strategy_value(strategy, "optimizer.name") == "osgm" else ")"
+        curves.append(Curve(label, multiplier(name, steps, total, **params), None if own_optimizer else name))
+    return curves
+
+
+def phi_curves(grid: Grid, total: int) -> list[Curve]:
+    """UBA for φ in {0.5, 1, 2, 4, 10} and every φ of the profile, sorted (other parameters:
+    :func:`uba_params`)."""
+    from stepsize.schedules import multiplier
+
+    steps, params = np.arange(total), uba_params(grid, total)
     phis = sorted(set(grid.uba_phis().values()) | set(DEFAULT_PHIS))
-    uba = grid.uba_phis()
-    uba_params = schedule_of(grid, next(iter(uba)))[1] if uba else {}
-    uba_params.pop("phi", None)
-    for color, phi in zip(sns.color_palette("viridis", len(phis)), phis, strict=True):
-        axes[1].plot(steps / total, multiplier("uba", steps, total, phi=phi, **uba_params), color=color,
-                     linewidth=1.2, label=f"φ = {phi:g}" + (" (= cosine)" if phi == 2 else ""))
-    axes[1].set_title("UBA", fontsize=8)
+    return [
+        Curve(f"φ = {phi:g}" + (" (= cosine)" if phi == 2 else ""),
+              multiplier("uba", steps, total, phi=phi, **params))
+        for phi in phis
+    ]
+
+
+def _colors(n: int) -> list:
+    """tab20's strong shades first, then its light ones, so neighbours in the legend differ."""
+    palette = sns.color_palette("tab20", 20)
+    order = [*range(0, 20, 2), *range(1, 20, 2)]
+    return [palette[order[i % 20]] for i in range(n)]
+
+
+def lr_schedules(grid: Grid, out_dir: str | Path, total_steps: int | None = None) -> None:
+    """Left: every schedule (defaults) and, dashed, the strategies configured otherwise; right: UBA for
+    φ in {0.5, 1, 2, 4, 10} and every φ of the profile. Writes ``lr_schedules.{pdf,png}``."""
+    from stepsize.schedules import DEFAULTS, multiplier
+
+    total = total_steps or grid.full_budget_steps
+    x = np.arange(total) / total
+    defaults, configured = default_curves(total), configured_curves(grid, total)
+    fig, axes = plt.subplots(1, 2, figsize=(7.6, 3.2), sharey=True)
+    colors = dict(zip([c.schedule for c in defaults], _colors(len(defaults)), strict=True))
+    for curve in defaults:
+        axes[0].plot(x, curve.values, color=colors[curve.schedule], linewidth=1.1, label=curve.label)
+    for curve in configured:
+        axes[0].plot(x, curve.values, color=colors.get(curve.schedule, "black"), linewidth=1.3,
+                     linestyle="--", label=curve.label)
+    title = f"every schedule, default parameters (T = {total})"
+    axes[0].set_title(title + ("; dashed: strategies as configured" if configured else ""), fontsize=7.5)
+    phis = phi_curves(grid, total)
+    for curve, color in zip(phis, sns.color_palette("viridis", len(phis)), strict=True):
+        axes[1].plot(x, curve.values, color=color, linewidth=1.2, label=curve.label)
+    params = uba_params(grid, total)
+    cosine = {k: v for k, v in params.items() if k in ("min_ratio", "warmup_steps")}
+    if params["phases"] is None:  # φ = 2 is cosine (single phase)
+        axes[1].plot(x, multiplier("cosine", np.arange(total), total, **cosine), color="black",
+                     linewidth=0.8, linestyle=":", label="cosine")
+    changed = {k: v for k, v in params.items() if v != DEFAULTS["uba"].get(k, 0)}
+    shown = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in changed.items())
+    axes[1].set_title("UBA" + (f" ({shown})" if shown else ""), fontsize=8)
     axes[1].legend(fontsize=7, frameon=False)
     for ax in axes:
         ax.set_xlabel("fraction of the budget, $t/T$")
     axes[0].set_ylabel(r"LR multiplier $\eta_t/\eta_{\max}$")
     handles, labels = axes[0].get_legend_handles_labels()
-    rows = -(-len(labels) // 6)
-    fig.legend(handles, labels, loc="lower center", ncol=6, fontsize=6.5, frameon=False)
+    rows = -(-len(labels) // 5)
+    fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=6.5, frameon=False)
     fig.tight_layout(rect=(0, 0.045 * rows + 0.02, 1, 1))
     save(fig, out_dir, "lr_schedules")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable
 
@@ -11,6 +12,7 @@ import torch
 from torch.optim import lr_scheduler as tls
 
 from stepsize import schedules as S
+from stepsize.optim import OSGM
 
 BUDGETS = (1, 2, 7, 100, 1000)
 BASE_LRS = (0.3, 0.07)  # two param groups with different base LRs
@@ -154,6 +156,92 @@ def test_onecycle_equals_torch_defaults(total: int, anneal: str) -> None:
         _assert_rel_close(
             _ours("onecycle", total, anneal=anneal)[:, i], ref, peak=lr if anneal == "linear" else None
         )
+
+
+def _onecycle_optimizer(kind: str) -> torch.optim.Optimizer:
+    groups = [{"params": [torch.nn.Parameter(torch.zeros(2))], "lr": lr} for lr in BASE_LRS]
+    if kind == "adam":
+        return torch.optim.Adam(groups, lr=BASE_LRS[0])
+    return torch.optim.SGD(groups, lr=BASE_LRS[0], momentum=0.9, nesterov=kind == "nesterov")
+
+
+def _lr_and_momentum(opt: torch.optim.Optimizer) -> list[float]:
+    """[lr, momentum] of every group; the momentum is β₁ for Adam-type optimizers."""
+    return [v for g in opt.param_groups for v in (g["lr"], g["betas"][0] if "betas" in g else g["momentum"])]
+
+
+def _onecycle_run(kind: str, total: int, make, resume_at: int | None = None) -> np.ndarray:
+    """LR and momentum at each of ``total`` updates; optionally save and resume into fresh objects."""
+    opt = _onecycle_optimizer(kind)
+    sched = make(opt)
+    used = []
+    for t in range(total):
+        if t == resume_at:
+            saved = copy.deepcopy({"opt": opt.state_dict(), "sched": sched.state_dict()})
+            opt = _onecycle_optimizer(kind)
+            sched = make(opt)
+            opt.load_state_dict(saved["opt"])
+            sched.load_state_dict(saved["sched"])
+        used.append(_lr_and_momentum(opt))
+        opt.step()
+        sched.step()
+    return np.array(used)
+
+
+@pytest.mark.parametrize("total", BUDGETS)
+@pytest.mark.parametrize("kind", ["sgd", "nesterov", "adam"])
+def test_onecycle_lr_and_momentum_equal_torch_with_all_defaults(total: int, kind: str) -> None:
+    """``create("onecycle", opt, T)`` == ``OneCycleLR(opt, max_lr=base LRs, total_steps=T)``: LR and the
+    inversely cycled momentum (β₁ for Adam), over the whole budget and after a warm resume."""
+    ref = _onecycle_run(kind, total, lambda o: tls.OneCycleLR(o, max_lr=list(BASE_LRS), total_steps=total))
+    ours = _onecycle_run(kind, total, lambda o: S.create("onecycle", o, total))
+    _assert_rel_close(ours, ref)
+    for cut in sorted({1, total // 3, total // 2, total - 1} - {0}):
+        resumed = _onecycle_run(kind, total, lambda o: S.create("onecycle", o, total), resume_at=cut)
+        np.testing.assert_array_equal(resumed, ours)
+        _assert_rel_close(resumed, ref)
+    if total >= 100:  # the LR peak falls on an update: 0.3 T − 1 is an integer
+        momentum = ours[:, 1]
+        assert momentum[0] == pytest.approx(0.95) and momentum[-1] == pytest.approx(0.95)
+        assert momentum.min() == pytest.approx(0.85) and momentum.argmin() == ours[:, 0].argmax()
+
+
+def test_onecycle_cycles_only_groups_with_momentum() -> None:
+    """Groups with momentum 0, None or "learned" (plain SGD, OSGM's learned β) keep their own."""
+    x = [torch.nn.Parameter(torch.zeros(2)) for _ in range(4)]
+    osgm = OSGM(
+        [
+            {"params": [x[0]], "momentum": "learned"},
+            {"params": [x[1]], "momentum": None},
+            {"params": [x[2]], "momentum": 0.5},
+        ]
+    )
+    sgd = torch.optim.SGD([x[3]], lr=0.1)  # momentum 0
+    scheds = [S.create("onecycle", osgm, 50), S.create("onecycle", sgd, 50)]
+    expected = S.multiplier("onecycle", np.arange(50), 50)
+    momentum = []
+    for _ in range(50):
+        momentum.append(osgm.param_groups[2]["momentum"])
+        assert [g["momentum"] for g in osgm.param_groups[:2]] == ["learned", None]
+        assert sgd.param_groups[0]["momentum"] == 0
+        osgm.step()
+        sgd.step()
+        for sched in scheds:
+            sched.step()
+    np.testing.assert_array_equal(momentum, S.onecycle_momentum(np.arange(50), 50))
+    assert scheds[0].momentum_keys == [None, None, "momentum"] and scheds[1].momentum_keys == [None]
+    assert osgm.param_groups[0]["lr"] == pytest.approx(1.0 * expected[-1], rel=1e-12)
+
+
+def test_onecycle_without_momentum_cycling_and_with_warmup() -> None:
+    opt = _onecycle_optimizer("sgd")
+    S.create("onecycle", opt, 40, cycle_momentum=False)
+    assert all(g["momentum"] == 0.9 for g in opt.param_groups)
+    m = S.onecycle_momentum(np.arange(46), 46, warmup_steps=6, base_momentum=0.8, max_momentum=0.9)
+    np.testing.assert_array_equal(m[:7], 0.9)  # held at the start value through the warmup
+    main = S.onecycle_momentum(np.arange(40), 40, base_momentum=0.8, max_momentum=0.9)
+    np.testing.assert_array_equal(m[6:], main)
+    assert m[6 + 11] == pytest.approx(0.8, rel=1e-15) and m[-1] == pytest.approx(0.9, rel=1e-15)
 
 
 @pytest.mark.parametrize("total", [t for t in BUDGETS if t > 1])
@@ -327,6 +415,27 @@ def test_rex_wsd_polynomial_formulas() -> None:
         ("uba", 10, {"phases": [{"fraction": 1.0, "phi": 0}]}, "phases[0].phi"),
         ("uba", 10, {"phases": [{"fraction": 1.0, "eta": 1}]}, "'eta'"),
         ("cosine", 10, {"gamma": 0.5}, "unknown parameter 'gamma'"),
+        ("onecycle", 10, {"base_momentum": 1.0}, "base_momentum must be a fraction in [0, 1)"),
+        ("onecycle", 10, {"max_momentum": -0.1}, "max_momentum must be a fraction in [0, 1)"),
+        (
+            "onecycle",
+            10,
+            {"base_momentum": 0.9, "max_momentum": 0.8},
+            "base_momentum must be <= max_momentum",
+        ),
+        ("onecycle", 10, {"cycle_momentum": "yes"}, "cycle_momentum must be true or false"),
+        (
+            "uba",
+            10,
+            {"phases": [{"fraction": 1.0, "min_ratio": 0.5, "max_ratio": 0.3}]},
+            "phases[0].min_ratio (0.5) must be <= phases[0].max_ratio (0.3)",
+        ),
+        (
+            "uba",
+            10,
+            {"min_ratio": 0.4, "phases": [{"fraction": 0.5}, {"fraction": 0.5, "max_ratio": 0.2}]},
+            "phases[1].min_ratio (0.4, the top-level min_ratio) must be <= phases[1].max_ratio (0.2)",
+        ),
     ],
 )
 def test_bad_input_gives_one_line_error_naming_the_parameter(name, total, params, needle) -> None:

@@ -114,3 +114,51 @@ def test_loaded_state_rebuilds_the_table_from_its_own_parameters() -> None:
         source.step()
         target.step()
         assert source.get_last_lr() == target.get_last_lr()
+
+
+@pytest.mark.parametrize("adam", [False, True])
+def test_onecycle_momentum_survives_a_saved_and_loaded_resume(adam: bool) -> None:
+    """OneCycle's cycled momentum (β₁ for Adam) continues exactly after torch.save/torch.load."""
+
+    def build() -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+        torch.manual_seed(0)
+        model = torch.nn.Linear(3, 1)
+        opt = (
+            torch.optim.Adam(model.parameters(), lr=0.01)
+            if adam
+            else torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        )
+        return model, opt
+
+    def momentum(opt: torch.optim.Optimizer) -> float:
+        group = opt.param_groups[0]
+        return group["betas"][0] if adam else group["momentum"]
+
+    model, opt = build()
+    sched = S.create("onecycle", opt, TOTAL)
+    reference = []
+    for t in range(TOTAL):
+        reference.append((opt.param_groups[0]["lr"], momentum(opt)))
+        _train_step(model, opt, t)
+        sched.step()
+    for cut in CUTS:
+        model, opt = build()
+        sched = S.create("onecycle", opt, TOTAL)
+        for t in range(cut):
+            _train_step(model, opt, t)
+            sched.step()
+        buffer = io.BytesIO()
+        torch.save({"opt": opt.state_dict(), "sched": sched.state_dict()}, buffer)
+        buffer.seek(0)
+        saved = torch.load(buffer, weights_only=True)
+        model2, opt2 = build()
+        sched2 = S.create("onecycle", opt2, TOTAL)
+        opt2.load_state_dict(saved["opt"])
+        sched2.load_state_dict(saved["sched"])
+        assert sched2.momentum_keys == ["betas" if adam else "momentum"]
+        resumed = []
+        for t in range(cut, TOTAL):
+            resumed.append((opt2.param_groups[0]["lr"], momentum(opt2)))
+            _train_step(model2, opt2, t)
+            sched2.step()
+        assert resumed == reference[cut:], f"resume at {cut}"

@@ -17,35 +17,62 @@ Sources
 
 Iteration (this project's minibatch adaptation)
 -----------------------------------------------
-With the minibatch gradient g_k at x_k (plus ``weight_decay``·x_k, coupled), the step lr·P_{k−1}, β_{k−1}
-that produced x_k = x_{k−1} − lr·P_{k−1}∘g_{k−1} + β_{k−1}(x_{k−1} − x_{k−2}) gets the feedback
+With the minibatch gradient g_k at x_k (plus ``weight_decay``·x_k, coupled), the step lr_{k−1}·P_{k−1},
+β_{k−1} that produced x_k = x_{k−1} − lr_{k−1}·P_{k−1}∘g_{k−1} + β_{k−1}(x_{k−1} − x_{k−2}) gets the feedback
 
-    den   = ‖g_{k−1}‖² + (τ/2)‖x_{k−1} − x_{k−2}‖² + ε
-    s_P   = −g_k ∘ g_{k−1} / den          (diagonal; scalar: −⟨g_k, g_{k−1}⟩ / den)
-    s_β   =  ⟨g_k, x_{k−1} − x_{k−2}⟩ / den
+    den   = ‖g_{k−1}‖² + (τ/2)‖x_{k−1} − x_{k−2}‖² + ε       (sums over the whole model, every group)
+    s_P   = −g_k ∘ g_{k−1} / den          (diagonal; scalar: −⟨g_k, g_{k−1}⟩ / den over the group)
+    s_β   =  ⟨g_k, x_{k−1} − x_{k−2}⟩ / den                    (inner product over the group)
 
 then  G_P += s_P²,  P_k = clip(P_{k−1} − α s_P/(√G_P + ε), 0, p_max)      (AdaGrad, element-wise)
       G_β += s_β²,  β_k = clip(β_{k−1} − α_β s_β/(√G_β + ε), 0, β_max)     (if momentum="learned")
-and   x_{k+1} = x_k − lr · P_k ∘ g_k + β_k (x_k − x_{k−1}).
+and   x_{k+1} = x_k − lr_k · P_k ∘ g_k + β_k (x_k − x_{k−1}).
 
 What is adapted here, and why:
 * Feedback from consecutive minibatch gradients. The deterministic methods evaluate ∇f(x⁺) at a trial
   point and keep it only if f decreased; here g_k is the next minibatch gradient at the point actually
   taken. Its noise is independent of the past, so E[⟨g_k, g_{k−1}⟩ | past] = ⟨∇f(x_k), g_{k−1}⟩, which is
-  exactly −d/dP f(x_{k−1} − P g_{k−1}) for the full-batch loss f along the step taken: the numerator is
+  exactly −d/dQ f(x_{k−1} − Q g_{k−1}) for the full-batch loss f along the step taken: the numerator is
   an unbiased hypergradient estimate, and it includes the curvature-times-noise penalty of a large
   step. (The normaliser uses the noisy ‖g_{k−1}‖²; AdaGrad is insensitive to that scale.)
 * No null steps, no lookahead, no L-estimation: they need function values at trial points (an extra
   forward pass per step, and minibatch losses are too noisy to decide descent), so every step is
   taken; ``p_max``, ``beta_max`` and the clipping at 0 are the only safeguards.
 * ``lr`` (the param group's learning rate, default 1.0) multiplies the learned step, so any LR
-  scheduler (and ``torch.optim.swa_utils.SWALR``) composes with OSGM; the feedback is taken with
-  respect to P itself (not lr·P).
+  scheduler (and ``torch.optim.swa_utils.SWALR``) composes with OSGM. The step actually taken is the
+  effective step Q_{k−1} = lr_{k−1}·P_{k−1}, and s_P above is the normalised hypergradient with respect
+  to Q: ∂h/∂Q = −g_k∘g_{k−1}/den. The hypergradient with respect to P itself carries the factor
+  lr_{k−1} (∂h/∂P = lr_{k−1}·s_P); OSGM applies s_P, without that factor, to P. Under a constant lr
+  the two give the same AdaGrad trajectory (AdaGrad is invariant to a constant factor on its
+  feedback, up to ε); under a schedule every step's feedback counts equally instead of in proportion
+  to the LR at which it was measured, so P keeps learning while a schedule holds lr small.
+* Normalisation across param groups: den uses the full-model ‖g_{k−1}‖² (and the τ term) summed over
+  every param group, as the papers' h_x(P) = (f(x − P∘g) − f(x))/‖g‖² does for the whole x. A param
+  group's P and β are blocks of one block-structured step (diagonal: per coordinate; scalar: one value
+  per group), and each group's s_P (and s_β, of the heavy-ball feedback) is the exact partial
+  derivative of that one feedback with respect to its own block. Splitting the parameters into
+  several groups therefore does not change a diagonal OSGM without learned momentum (tested); with
+  one group, den is simply the papers' ‖g‖². Each group adds its own ε.
 * ``scope="scalar"`` learns one P per param group (HDM with AdaGrad), ``"diagonal"`` one per coordinate;
   β is one scalar per param group in both (as in the official experiments).
 * ``momentum``: ``None``/``False``/``0`` → plain scaled gradient; a float → fixed heavy-ball β;
   ``"learned"`` → β learned as in HDM-Best, starting from ``beta_init``.
 * τ (``tau``) defaults to 0: HDM-Best sets τ = L²/2 only after estimating L, which needs function values.
+
+State layout
+------------
+Group-level state (the group's step counter ``step``, the scalar P and its AdaGrad sum
+``step_size``/``step_size_sq_sum`` in ``scope="scalar"``, β and ``beta_sq_sum``, and the group's part
+``last_sq_norm`` of the next step's den) lives in one fixed holder per group, the state of
+``group["params"][0]``, created at the group's first step even if that parameter has no gradient
+(:meth:`OSGM.group_state`). Per-parameter state holds the history ``prev_grad``, ``displacement``,
+``prev_displacement`` and, in ``scope="diagonal"``, that parameter's ``step_size``/``step_size_sq_sum``.
+A parameter without a gradient at a step takes no part in it: it does not move (no momentum step
+either) and adds nothing to that step's numerators (its ‖g_{k−1}‖² still counts in den, which was
+fixed at step k−1). A parameter that first gets a gradient later, or gets one again after steps
+without, joins with zero history (it forgets its previous gradient and momentum, as a
+parameter that took no part in the last step has moved by 0), so its first feedback is 0 and the
+group's learned values are untouched; a diagonal parameter keeps its own learned P.
 
 Defaults (this project's choice, not the papers'): ``scope="diagonal"``, ``p_init=0.1`` (the usual SGD
 step for BN ResNets, so the first steps behave like SGD-momentum at lr 0.1), ``hyper_lr=beta_lr=0.01``
@@ -56,7 +83,8 @@ hypergradient does not see momentum's effect on later steps) and the final model
 collapsed in one run, while the learned β lowered itself (to about 0.7) and the runs stayed usable.
 The official code's P_0 = 0 and β_0 = 0.95 are meant for deterministic convex problems with null steps.
 
-All optimizer state is tensors, so ``state_dict()``/``load_state_dict()`` round-trip exactly.
+All optimizer state is tensors, so ``state_dict()``/``load_state_dict()`` round-trip exactly. (A state saved
+before the layout above, with per-parameter copies of the group values, is rejected with an error.)
 """
 
 from __future__ import annotations
@@ -171,22 +199,49 @@ class OSGM(Optimizer):
         super().add_param_group(param_group)
         _validate_options(self.param_groups[-1])
 
-    def _init_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Tensor]:
-        state = self.state[p]
-        if not state:
+    # ------------------------------------------------------------------------------------- state
+    def group_state(self, group: dict[str, Any]) -> dict[str, Tensor]:
+        """The group-level state of ``group``: the state of its fixed holder ``group["params"][0]``.
+
+        Created (step 0, P_0 = ``p_init`` in ``scope="scalar"``, β_0 = ``beta_init``) on first use, whether
+        or not the holder has a gradient. Keys: ``step`` (updates this group has taken, a float32 CPU
+        tensor as in ``torch.optim``), ``beta``, ``beta_sq_sum``, ``last_sq_norm`` (this group's part of the
+        next step's feedback denominator) and, in ``scope="scalar"``, ``step_size``/``step_size_sq_sum``.
+        """
+        holder = group["params"][0]
+        state = self.state[holder]
+        if "step" in state and "last_sq_norm" not in state:
+            raise ValueError("osgm: optimizer state from an older OSGM state layout cannot be resumed")
+        if "step" not in state:
+            options = {"dtype": holder.dtype, "device": holder.device}
             state["step"] = torch.zeros((), dtype=torch.float32)  # on the CPU, as in torch.optim
-            if group["scope"] == "diagonal":
-                state["step_size"] = torch.full_like(p, group["p_init"], memory_format=torch.preserve_format)
-            else:
-                state["step_size"] = torch.full((), group["p_init"], dtype=p.dtype, device=p.device)
-            state["step_size_sq_sum"] = torch.zeros_like(state["step_size"])
-            state["prev_grad"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            state["displacement"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            state["prev_displacement"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            state["beta"] = torch.full((), float(group["beta_init"]), dtype=p.dtype, device=p.device)
-            state["beta_sq_sum"] = torch.zeros((), dtype=p.dtype, device=p.device)
+            if group["scope"] == "scalar":
+                state["step_size"] = torch.full((), float(group["p_init"]), **options)
+                state["step_size_sq_sum"] = torch.zeros((), **options)
+            state["beta"] = torch.full((), float(group["beta_init"]), **options)
+            state["beta_sq_sum"] = torch.zeros((), **options)
+            state["last_sq_norm"] = torch.zeros((), **options)
         return state
 
+    def _param_state(self, p: Tensor, group: dict[str, Any]) -> dict[str, Tensor]:
+        """Per-parameter state; missing entries start at zero history (and P_0 = ``p_init``, diagonal)."""
+        state = self.state[p]
+        if group["scope"] == "diagonal" and "step_size" not in state:
+            state["step_size"] = torch.full_like(p, group["p_init"], memory_format=torch.preserve_format)
+            state["step_size_sq_sum"] = torch.zeros_like(state["step_size"])
+        for key in _HISTORY_KEYS:
+            if key not in state:
+                state[key] = torch.zeros_like(p, memory_format=torch.preserve_format)
+        return state
+
+    def _forget_skipped(self, group: dict[str, Any]) -> None:
+        """Drop the history of parameters without a gradient: they take no part in this step."""
+        for p in group["params"]:
+            if p.grad is None and "prev_grad" in self.state.get(p, {}):
+                for key in _HISTORY_KEYS:
+                    del self.state[p][key]
+
+    # -------------------------------------------------------------------------------------- step
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:  # type: ignore[override]
         """One OSGM update for every param group (see the module docstring for the formulas)."""
@@ -194,58 +249,88 @@ class OSGM(Optimizer):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            self._group_step(group)
+        groups = [group for group in self.param_groups if group["params"]]
+        previous = _total([self.group_state(group)["last_sq_norm"] for group in groups])
+        for group in groups:
+            self._group_step(group, previous)
         return loss
 
-    def _group_step(self, group: dict[str, Any]) -> None:
+    def _group_step(self, group: dict[str, Any], previous_sq_norm: Tensor) -> None:
         """Feedback for the previous step, AdaGrad on P (and β), then the scaled (momentum) update.
 
+        ``previous_sq_norm`` is ‖g_{k−1}‖² (+ the τ term) of the whole model, summed over every group.
         Uses ``torch._foreach_*`` list ops, as ``torch.optim`` does, to keep the per-step launch count low.
         """
+        shared = self.group_state(group)
+        self._forget_skipped(group)
         params = [p for p in group["params"] if p.grad is not None]
         if not params:
+            shared["last_sq_norm"].zero_()  # this group did not move: no part in the next feedback
             return
         mode = _momentum_mode(group["momentum"])
-        states = [self._init_state(p, group) for p in params]
-        buffers = {key: [st[key] for st in states] for key in _TENSOR_LIST_KEYS}
+        states = [self._param_state(p, group) for p in params]
+        buffers = {key: [st[key] for st in states] for key in _HISTORY_KEYS}
+        if group["scope"] == "diagonal":
+            buffers["step_size"] = [st["step_size"] for st in states]
+            buffers["step_size_sq_sum"] = [st["step_size_sq_sum"] for st in states]
         grads = [p.grad for p in params]
         if group["weight_decay"]:
             grads = torch._foreach_add(grads, params, alpha=group["weight_decay"])
-        first = states[0]  # holds the group-level scalars (copied to every state for a clean state_dict)
+        if shared["step"].item() > 0:
+            den = previous_sq_norm.to(shared["last_sq_norm"].device) + group["eps"]
+            self._learn(group, shared, buffers, grads, den, mode)
+        self._move(group, shared, params, buffers, grads, mode)
+        part = _sum_of_squares(grads)  # ‖g_k‖² of this group, for the next step's den
+        if group["tau"] and mode != "none":  # (τ/2)‖x_k − x_{k−1}‖², the displacement β_k multiplied
+            part = part + 0.5 * group["tau"] * _sum_of_squares(buffers["prev_displacement"])
+        shared["last_sq_norm"].copy_(part)
+        shared["step"] += 1
 
-        if first["step"].item() > 0:
-            den = _sum_of_squares(buffers["prev_grad"]) + group["eps"]
-            if group["tau"] and mode != "none":
-                den = den + 0.5 * group["tau"] * _sum_of_squares(buffers["prev_displacement"])
-            products = torch._foreach_mul(grads, buffers["prev_grad"])  # g_k ∘ g_{k−1}
-            if group["scope"] == "diagonal":
-                feedback = torch._foreach_div(products, -den)
-                self._adagrad_step(buffers["step_size"], buffers["step_size_sq_sum"], feedback, group, "p")
-            else:
-                feedback = [-_sum(products) / den]
-                self._adagrad_step([first["step_size"]], [first["step_size_sq_sum"]], feedback, group, "p")
-                _broadcast(states, first, ("step_size", "step_size_sq_sum"))
-            if mode == "learned":
-                s_beta = _sum(torch._foreach_mul(grads, buffers["prev_displacement"])) / den
-                self._adagrad_step([first["beta"]], [first["beta_sq_sum"]], [s_beta], group, "beta")
-                _broadcast(states, first, ("beta", "beta_sq_sum"))
+    def _learn(
+        self,
+        group: dict[str, Any],
+        shared: dict[str, Tensor],
+        buffers: dict[str, list[Tensor]],
+        grads: list[Tensor],
+        den: Tensor,
+        mode: str | float,
+    ) -> None:
+        """AdaGrad on P with s_P = −g_k∘g_{k−1}/den (scalar: summed over the group) and, if learned, on β
+        with s_β = ⟨g_k, x_{k−1} − x_{k−2}⟩/den."""
+        products = torch._foreach_mul(grads, buffers["prev_grad"])  # g_k ∘ g_{k−1}
+        if group["scope"] == "diagonal":
+            feedback = torch._foreach_div(products, -den)
+            self._adagrad_step(buffers["step_size"], buffers["step_size_sq_sum"], feedback, group, "p")
+        else:
+            feedback = [-_sum(products) / den]
+            self._adagrad_step([shared["step_size"]], [shared["step_size_sq_sum"]], feedback, group, "p")
+        if mode == "learned":
+            s_beta = _sum(torch._foreach_mul(grads, buffers["prev_displacement"])) / den
+            self._adagrad_step([shared["beta"]], [shared["beta_sq_sum"]], [s_beta], group, "beta")
 
+    @staticmethod
+    def _move(
+        group: dict[str, Any],
+        shared: dict[str, Tensor],
+        params: list[Tensor],
+        buffers: dict[str, list[Tensor]],
+        grads: list[Tensor],
+        mode: str | float,
+    ) -> None:
+        """x_{k+1} = x_k − lr·P_k∘g_k + β_k(x_k − x_{k−1}); then shift the history buffers."""
         if group["scope"] == "diagonal":
             update = torch._foreach_mul(grads, buffers["step_size"])
         else:
-            update = torch._foreach_mul(grads, first["step_size"])
+            update = torch._foreach_mul(grads, shared["step_size"])
         torch._foreach_mul_(update, -group["lr"])
         if mode == "learned":
-            torch._foreach_add_(update, torch._foreach_mul(buffers["displacement"], first["beta"]))
+            torch._foreach_add_(update, torch._foreach_mul(buffers["displacement"], shared["beta"]))
         elif mode != "none":
             torch._foreach_add_(update, buffers["displacement"], alpha=float(mode))
         torch._foreach_add_(params, update)
         torch._foreach_copy_(buffers["prev_displacement"], buffers["displacement"])
         torch._foreach_copy_(buffers["displacement"], update)
         torch._foreach_copy_(buffers["prev_grad"], grads)
-        for st in states:
-            st["step"] += 1
 
     @staticmethod
     def _adagrad_step(
@@ -263,7 +348,7 @@ class OSGM(Optimizer):
         torch._foreach_clamp_max_(values, upper)
 
 
-_TENSOR_LIST_KEYS = ("step_size", "step_size_sq_sum", "prev_grad", "displacement", "prev_displacement")
+_HISTORY_KEYS = ("prev_grad", "displacement", "prev_displacement")
 
 
 def _sum(tensors: list[Tensor]) -> Tensor:
@@ -276,8 +361,8 @@ def _sum_of_squares(tensors: list[Tensor]) -> Tensor:
     return torch.stack(torch._foreach_norm(tensors)).square().sum()
 
 
-def _broadcast(states: list[dict[str, Tensor]], source: dict[str, Tensor], keys: tuple[str, ...]) -> None:
-    """Copy group-level scalars from ``source`` into every state of the group."""
-    for st in states[1:]:
-        for key in keys:
-            st[key].copy_(source[key])
+def _total(values: list[Tensor]) -> Tensor:
+    """Σ of 0-dim tensors (the groups' parts of den), on the device of the first one."""
+    if len(values) == 1:
+        return values[0]
+    return torch.stack([v.to(values[0].device) for v in values]).sum()

@@ -124,7 +124,10 @@ def exponential(
 ) -> NDArray[np.float64]:
     """Exponential decay (torch ``ExponentialLR``): f = γ^s with γ = final_ratio^{1/(n−1)}.
 
-    γ is set so that the last update gets ``final_ratio`` × η_max.
+    γ is set so that the last update gets ``final_ratio`` × η_max. A classic baseline schedule; for
+    budgeted training it is among the schedules compared by Li, Yumer & Ramanan (ICLR 2020, "Budgeted
+    training", arXiv 1905.04753: "exp" in their CIFAR-10 schedule comparison) and by Chen, Wolfe &
+    Kyrillidis (MLSys 2022, REX, arXiv 2107.04197: "exponential decay" among its baselines).
     """
 
     def core(s: NDArray[np.int64], n: int) -> NDArray[np.float64]:
@@ -194,10 +197,18 @@ def rex(
 def rex_code(
     step: ArrayLike, total_steps: int, *, min_ratio: float = 0.0, warmup_steps: int = 0
 ) -> NDArray[np.float64]:
-    """REX as in the authors' code (IvanVassi/REX_LR ``lr_scheduler.py``; Chen, Wolfe & Kyrillidis 2022).
+    """REX, code variant: the 0.1 + 0.9 z denominator of a public implementation, not of the paper.
 
     f = r + (1 − r) · (1 − p) / (0.1 + 0.9(1 − p)), r = ``min_ratio``; it stays high longer and drops
-    more steeply at the end than the paper form.
+    more steeply at the end than the paper form (:func:`rex`, Chen, Wolfe & Kyrillidis, MLSys 2022).
+
+    Provenance: this is the formula of ``lr_scheduler.py`` (``REX_LR``) in GitHub IvanVassi/REX_LR,
+    ``val = min + (max − min) · z/(0.1 + 0.9 z)`` with z = (T − t mod T)/T (reference notes,
+    /work/shared/reference/anchors.md §2.2). That repository's README describes it as a "very simple
+    REX learning rate scheduler based on paper" and cites the three authors as the paper's authors, so
+    it is not attributed here to the authors themselves; google/init2winit's REX family links the same
+    file as the code form ("beta = 0.9 (in code) or 1 (in paper)"). Our p = t/(T − 1) ends at exactly
+    0 on the last update, where that code's z = (T − t)/T ends at 1/T.
     """
 
     def core(s: NDArray[np.int64], n: int) -> NDArray[np.float64]:
@@ -205,6 +216,34 @@ def rex_code(
         return _floor_to(min_ratio, z / (0.1 + 0.9 * z))
 
     return with_warmup(core, step, total_steps, warmup_steps)
+
+
+def _onecycle_shape(anneal: str, start: float, stop: float, pct: NDArray[np.float64]) -> NDArray[np.float64]:
+    """torch's OneCycle anneal from ``start`` (pct = 0) to ``stop`` (pct = 1).
+
+    "cos": stop + (start − stop)/2 · (1 + cos(π pct)); "linear": (stop − start) · pct + start.
+    """
+    if anneal == "cos":
+        return stop + (start - stop) / 2.0 * (np.cos(np.pi * pct) + 1)
+    return (stop - start) * pct + start
+
+
+def _onecycle_two_phases(
+    s: NDArray[np.int64], n: int, pct_start: float, anneal: str, first: float, middle: float, last: float
+) -> NDArray[np.float64]:
+    """torch ``OneCycleLR``'s two phases over ``n`` updates: ``first`` → ``middle`` for s <= e, then
+    ``middle`` → ``last``, with e = pct_start · n − 1 (torch's phase boundary), pct = s/e in the first
+    phase and (s − e)/(n − 1 − e) in the second."""
+    boundary = float(pct_start * n) - 1
+    in_rise = s <= boundary
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct_rise = np.where(boundary > 0, s / boundary, 1.0)
+        pct_fall = (s - boundary) / (n - 1 - boundary)
+    return np.where(
+        in_rise,
+        _onecycle_shape(anneal, first, middle, pct_rise),
+        _onecycle_shape(anneal, middle, last, pct_fall),
+    )
 
 
 def onecycle(
@@ -215,6 +254,9 @@ def onecycle(
     div_factor: float = 25.0,
     final_div_factor: float = 1e4,
     anneal: str = "cos",
+    cycle_momentum: bool = True,
+    base_momentum: float = 0.85,
+    max_momentum: float = 0.95,
     warmup_steps: int = 0,
 ) -> NDArray[np.float64]:
     """OneCycle (Smith & Topin 2019, "Super-convergence"), exactly torch ``OneCycleLR`` (two phases).
@@ -223,25 +265,46 @@ def onecycle(
     s <= e: anneal from a up to 1 with pct = s/e; otherwise anneal from 1 down to b with
     pct = (s − e)/(n − 1 − e). ``anneal`` is "cos" (``b + (a − b)/2 · (1 + cos(π pct))`` from a to b) or
     "linear". It starts low (a) by design, so the "first update gets η_max" rule does not apply; the
-    last update gets b · η_max. Momentum cycling is off: only the LR is scheduled.
-    """
-    low, high = 1.0 / div_factor, 1.0
-    end = low / final_div_factor
+    last update gets b · η_max.
 
-    def shape(start: float, stop: float, pct: NDArray[np.float64]) -> NDArray[np.float64]:
-        if anneal == "cos":
-            return stop + (start - stop) / 2.0 * (np.cos(np.pi * pct) + 1)
-        return (stop - start) * pct + start
+    ``cycle_momentum``, ``base_momentum`` and ``max_momentum`` (torch's defaults True, 0.85, 0.95) do
+    not change the LR: the momentum that cycles inversely to it is :func:`onecycle_momentum`, which the
+    ``OneCycle`` scheduler applies to the optimizer.
+    """
 
     def core(s: NDArray[np.int64], n: int) -> NDArray[np.float64]:
-        boundary = float(pct_start * n) - 1
-        in_rise = s <= boundary
-        with np.errstate(divide="ignore", invalid="ignore"):
-            pct_rise = np.where(boundary > 0, s / boundary, 1.0)
-            pct_fall = (s - boundary) / (n - 1 - boundary)
-        return np.where(in_rise, shape(low, high, pct_rise), shape(high, end, pct_fall))
+        low = 1.0 / div_factor
+        return _onecycle_two_phases(s, n, pct_start, anneal, low, 1.0, low / final_div_factor)
 
     return with_warmup(core, step, total_steps, warmup_steps)
+
+
+def onecycle_momentum(
+    step: ArrayLike,
+    total_steps: int,
+    *,
+    pct_start: float = 0.3,
+    anneal: str = "cos",
+    base_momentum: float = 0.85,
+    max_momentum: float = 0.95,
+    warmup_steps: int = 0,
+    **_lr_params: Any,
+) -> NDArray[np.float64]:
+    """OneCycle's momentum (Smith & Topin 2019; torch ``OneCycleLR(cycle_momentum=True)``), absolute values.
+
+    Inverse to the LR, on the same phases and anneal: m_max → m_base while the LR rises (pct = s/e),
+    then m_base → m_max while it falls (pct = (s − e)/(n − 1 − e)); m_base = ``base_momentum``,
+    m_max = ``max_momentum``. During a warmup prefix (t < W) it holds the start value m_max; past the
+    budget, the end value m_max. The LR-only parameters (``div_factor``, ``final_div_factor``,
+    ``cycle_momentum``) are accepted and ignored.
+    """
+
+    def core(s: NDArray[np.int64], n: int) -> NDArray[np.float64]:
+        return _onecycle_two_phases(s, n, pct_start, anneal, max_momentum, base_momentum, max_momentum)
+
+    t = np.asarray(step, dtype=np.int64)
+    n = total_steps - warmup_steps
+    return np.asarray(core(np.clip(t - warmup_steps, 0, n - 1), n), dtype=np.float64)
 
 
 def wsd(
@@ -315,9 +378,10 @@ def uba(
     i.e. f = r + (1 − r) · F_φ(p) with r = ``min_ratio``.
 
     Provenance: the paper's body could not be read (only its abstract: one hyper-parameter φ, tied in
-    theory to the condition number). The closed form is taken from a third-party implementation,
-    GitHub ukiyois/Deep-Learning-in-Astronomy-WaveltMamba, ``galaxy10_training.py`` (``UBAScheduler``),
-    as recorded in /work/shared/reference/uba.md; it matches the abstract's single-φ description.
+    theory to the condition number), so this closed form is second-hand, taken from a third-party
+    implementation, GitHub ukiyois/Deep-Learning-in-Astronomy-WaveltMamba, ``galaxy10_training.py``
+    (``UBAScheduler``), as recorded in /work/shared/reference/uba.md; it matches the abstract's
+    single-φ description but is not checked against the paper's own equations.
     Properties (this project's algebra, checked in the tests): φ = 2 is exactly cosine annealing; the
     equivalent tangent form is F = 1/(1 + (φ/2) tan²(πp/2)); mid-budget value F(½) = 2/(2 + φ);
     φ → 0 tends to a constant LR, φ > 2 decays early. Continuous link to Chebyshev step sizes: the
@@ -329,7 +393,8 @@ def uba(
     ``phases=[{"fraction": q_k, "phi": φ_k, "max_ratio": a_k, "min_ratio": r_k}, ...]`` with the
     fractions summing to 1. Phase k covers local steps [b_{k−1}, b_k), b_k = round(n · Σ_{j<=k} q_j), and
     runs f = r_k + (a_k − r_k) F_{φ_k}(p_k) with its own progress p_k from 0 (first step of the phase)
-    to 1 (last step). Missing ``phi``/``min_ratio`` default to the top-level values, ``max_ratio`` to 1.
+    to 1 (last step). Missing ``phi``/``min_ratio`` default to the top-level values, ``max_ratio`` to 1;
+    each phase needs r_k <= a_k (checked by :func:`stepsize.schedules.validate`).
     """
     if phases is None:
         phases = [{"fraction": 1.0}]

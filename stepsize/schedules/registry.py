@@ -39,7 +39,15 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "polynomial": {"power": 2.0, "min_ratio": 0.0},
     "rex": {"min_ratio": 0.0},
     "rex_code": {"min_ratio": 0.0},
-    "onecycle": {"pct_start": 0.3, "div_factor": 25.0, "final_div_factor": 1e4, "anneal": "cos"},
+    "onecycle": {
+        "pct_start": 0.3,
+        "div_factor": 25.0,
+        "final_div_factor": 1e4,
+        "anneal": "cos",
+        "cycle_momentum": True,
+        "base_momentum": 0.85,
+        "max_momentum": 0.95,
+    },
     "wsd": {"decay_fraction": 0.2, "decay_shape": "sqrt", "min_ratio": 0.0},
     "cyclic": {"cycles": 2, "min_ratio": 0.1},
     "uba": {"phi": 1.0, "min_ratio": 0.0, "phases": None},
@@ -80,7 +88,34 @@ def _choice(where: str, key: str, value: Any, options: tuple[str, ...]) -> None:
         raise ValueError(f"{where}: {key} must be one of {list(options)}, got {value!r}")
 
 
-def _check_phases(where: str, phases: Any) -> None:
+def _boolean(where: str, key: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ValueError(f"{where}: {key} must be true or false, got {value!r}")
+
+
+def _check_momenta(where: str, p: dict[str, Any]) -> None:
+    """OneCycle momenta: each in [0, 1), base_momentum <= max_momentum."""
+    _boolean(where, "cycle_momentum", p["cycle_momentum"])
+    _fraction(where, "base_momentum", p["base_momentum"], high_open=True)
+    _fraction(where, "max_momentum", p["max_momentum"], high_open=True)
+    if p["base_momentum"] > p["max_momentum"]:
+        raise ValueError(
+            f"{where}: base_momentum must be <= max_momentum, got base_momentum={p['base_momentum']!r} "
+            f"> max_momentum={p['max_momentum']!r}"
+        )
+
+
+def _check_phase_range(where: str, key: str, phase: Mapping[str, Any], min_ratio: Any) -> None:
+    """A phase's floor must not exceed its peak: min_ratio (own, else the top-level one) <= max_ratio."""
+    low, high = phase.get("min_ratio", min_ratio), phase.get("max_ratio", 1.0)
+    if low > high:
+        inherited = "" if "min_ratio" in phase else ", the top-level min_ratio"
+        raise ValueError(
+            f"{where}: {key}.min_ratio ({low!r}{inherited}) must be <= {key}.max_ratio ({high!r})"
+        )
+
+
+def _check_phases(where: str, phases: Any, min_ratio: Any = 0.0) -> None:
     if phases is None:
         return
     if not isinstance(phases, list | tuple) or not phases:
@@ -105,6 +140,7 @@ def _check_phases(where: str, phases: Any) -> None:
             _positive(where, f"{key}.max_ratio", ph["max_ratio"])
         if "min_ratio" in ph:
             _fraction(where, f"{key}.min_ratio", ph["min_ratio"])
+        _check_phase_range(where, key, ph, min_ratio)
     if abs(total - 1.0) > 1e-9:
         raise ValueError(f"{where}: phases[*].fraction must sum to 1, got {total!r}")
 
@@ -138,6 +174,7 @@ def _check_params(name: str, p: dict[str, Any]) -> None:
         _positive(where, "div_factor", p["div_factor"])
         _positive(where, "final_div_factor", p["final_div_factor"])
         _choice(where, "anneal", p["anneal"], ("cos", "linear"))
+        _check_momenta(where, p)
     elif name == "wsd":
         _fraction(where, "decay_fraction", p["decay_fraction"])
         _choice(where, "decay_shape", p["decay_shape"], ("linear", "cosine", "sqrt"))
@@ -145,7 +182,7 @@ def _check_params(name: str, p: dict[str, Any]) -> None:
         _integer(where, "cycles", p["cycles"], minimum=1)
     elif name == "uba":
         _positive(where, "phi", p["phi"])
-        _check_phases(where, p["phases"])
+        _check_phases(where, p["phases"], p["min_ratio"])
 
 
 # ------------------------------------------------------------------------------------- public API

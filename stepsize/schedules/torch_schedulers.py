@@ -21,6 +21,7 @@ import numpy as np
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from stepsize.schedules import profiles
 from stepsize.schedules.registry import NAMES, PROFILES, resolve
 
 
@@ -28,6 +29,8 @@ class BudgetSchedule(LRScheduler):
     """Base class: LR = base LR × ``multiplier(schedule_name, last_epoch, total_steps, **params)``."""
 
     schedule_name: ClassVar[str] = ""
+    #: Attributes rebuilt from ``params`` on load, so not saved in ``state_dict()``.
+    derived: ClassVar[tuple[str, ...]] = ("_table",)
 
     def __init__(self, optimizer: Optimizer, total_steps: int, **params: Any) -> None:
         self.params: dict[str, Any] = copy.deepcopy(resolve(self.schedule_name, total_steps, **params))
@@ -51,7 +54,8 @@ class BudgetSchedule(LRScheduler):
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
-        state.pop("_table", None)
+        for key in self.derived:
+            state.pop(key, None)
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -114,10 +118,63 @@ class RexCode(BudgetSchedule):
     schedule_name = "rex_code"
 
 
+def momentum_key(group: dict[str, Any]) -> str | None:
+    """Where a param group keeps the momentum OneCycle cycles: "betas" (β₁ of Adam-type optimizers),
+    "momentum" if it is a number > 0 (SGD, RMSprop, OSGM's fixed β), else None (not cycled: plain SGD,
+    ``momentum=0``, or OSGM's ``momentum=None``/``"learned"``, whose β is its own)."""
+    if isinstance(group.get("betas"), list | tuple):
+        return "betas"
+    value = group.get("momentum")
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return "momentum"
+    return None
+
+
 class OneCycle(BudgetSchedule):
-    """OneCycle LR, torch ``OneCycleLR`` defaults, no momentum cycling (see ``profiles.onecycle``)."""
+    """OneCycle, torch ``OneCycleLR`` with its defaults, momentum cycling included.
+
+    LR: :func:`stepsize.schedules.profiles.onecycle`. With ``cycle_momentum=True`` (torch's default) the
+    momentum follows :func:`stepsize.schedules.profiles.onecycle_momentum` (``max_momentum`` 0.95 →
+    ``base_momentum`` 0.85 while the LR rises, back to 0.95 while it falls), set at every step like
+    torch: ``group["momentum"]``, or β₁ of ``group["betas"]`` for Adam-type optimizers. Unlike torch,
+    which cycles every group, only groups that have momentum are cycled (:func:`momentum_key`, decided
+    at construction and saved in ``state_dict()``): a group with ``momentum`` 0, None or "learned" (plain
+    SGD, RMSprop's default, OSGM with ``momentum="learned"``, which learns β itself) keeps its own.
+    """
 
     schedule_name = "onecycle"
+    derived = ("_table", "_momentum_table")
+
+    def __init__(self, optimizer: Optimizer, total_steps: int, **params: Any) -> None:
+        self.momentum_keys: list[str | None] = [momentum_key(group) for group in optimizer.param_groups]
+        super().__init__(optimizer, total_steps, **params)
+
+    def _build_table(self) -> None:
+        super()._build_table()
+        steps = np.arange(self.total_steps, dtype=np.int64)
+        self._momentum_table = (
+            profiles.onecycle_momentum(steps, self.total_steps, **self.params)
+            if self.params["cycle_momentum"]
+            else None
+        )
+
+    def momentum_at(self, step: int) -> float | None:
+        """Momentum for update ``step`` (None without cycling); past the budget, the end value."""
+        if self._momentum_table is None:
+            return None
+        return float(self._momentum_table[min(step, self.total_steps - 1)])
+
+    def get_lr(self) -> list[Any]:
+        momentum = self.momentum_at(self.last_epoch)
+        if momentum is not None:
+            for group, key in zip(self.optimizer.param_groups, self.momentum_keys, strict=False):
+                if key == "betas":
+                    group["betas"] = (momentum, *group["betas"][1:])
+                elif key == "momentum":
+                    group["momentum"] = momentum
+        return super().get_lr()
+
+    _get_closed_form_lr = get_lr
 
 
 class WarmupStableDecay(BudgetSchedule):
