@@ -44,12 +44,15 @@ TORCHRUN = Path(PY).with_name("torchrun") if Path(PY).with_name("torchrun").exis
 TRAIN_LAUNCHER = f"{TORCHRUN} --standalone --nnodes=1 --nproc_per_node={GPUS}" if GPUS > 1 else PY
 # Resources of a training job; runtime (minutes) scales with the budget. GPU keys only when GPUs are used
 # (the SLURM plugin maps gpu -> --gpus; `tasks` is never set, so torchrun starts its own processes).
+# cpus_per_task is always set to the job's whole CPU count: the plugin reads it before cpus_per_gpu, so
+# the profile's default (2, meant for the light rules) must never reach a training job.
 TRAIN_RESOURCES = {
     "mem_mb": int(TRAIN_RES["mem_mb"]),
     "runtime": lambda wc: max(5, round(1.1 * TRAIN_RES["runtime"] * GRID.budget(wc.budget).fraction)),
+    "cpus_per_task": TRAIN_THREADS,
 }
 if GPUS:
-    TRAIN_RESOURCES.update(gpu=GPUS, cpus_per_gpu=int(TRAIN_RES["cpus_per_gpu"]))
+    TRAIN_RESOURCES.update(gpu=GPUS)
 THEORY_SIZE = GRID.theory.get("size", "mini")
 TABLES = [f"{RES}/tables/{name}" for name in TABLE_FILES]
 TRAIN_FIGURES = ["acc_vs_budget", "swa_gain", "phi_sensitivity", "anytime", "lr_schedules"]
@@ -133,7 +136,8 @@ rule train:
         ENV
     shell:
         "{params.launcher} -m stepsize.train {input.config} --out {params.out_dir} {params.overrides} "
-        "--set train.threads={params.torch_threads} > {log} 2>&1"
+        "--set train.threads={params.torch_threads} > {log} 2>&1 "
+        "|| {{ rc=$?; grep -h '^stepsize.train: error:' {log} >&2 || tail -n 3 {log} >&2; exit $rc; }}"
 
 
 rule theory_check:

@@ -18,8 +18,9 @@ from report.grid import Grid
 
 TABLE_FILES = (
     "final.csv", "summary.csv", "ranks.csv", "swa_gains.csv", "swa_gains_avg.csv", "phi.csv", "claims.csv",
-    "evals.csv", "theory_checks.csv", "theory_bench.csv",
-    "table_main.tex", "table_ranks.tex", "table_swa.tex", "table_phi.tex", "table_claims.tex",
+    "evals.csv", "theory_checks.csv", "theory_bench.csv", "swa_interaction.csv", "swa_correlations.csv",
+    "table_main.tex", "table_main_swa.tex", "table_ranks.tex", "table_swa.tex", "table_phi.tex",
+    "table_claims.tex",
     "table_theory_checks.tex", "table_theory_bench.tex",
 )
 
@@ -71,8 +72,10 @@ def aggregate(grid: Grid, runs_root: str | Path, theory: TheoryResults, out_dir:
     gains = tables.swa_gains(final)
     gains_avg = tables.swa_gain_over_strategies(final)
     phi = tables.phi_sensitivity(summary, grid)
-    claim_rows = claims_mod.claims_table(final, summary, grid, theory.bench)
+    claim_rows = claims_mod.claims_table(final, grid, theory.bench)
     evals = records.eval_table(grid, recs)
+    interaction = tables.swa_interaction(gains, records.window_lr_table(grid, recs))
+    correlations = tables.interaction_correlations(interaction)
 
     final.to_csv(out / "final.csv", index=False)
     summary.to_csv(out / "summary.csv", index=False)
@@ -82,11 +85,14 @@ def aggregate(grid: Grid, runs_root: str | Path, theory: TheoryResults, out_dir:
     phi.to_csv(out / "phi.csv", index=False)
     claim_rows.to_csv(out / "claims.csv", index=False)
     evals.to_csv(out / "evals.csv", index=False)
+    interaction.to_csv(out / "swa_interaction.csv", index=False)
+    correlations.to_csv(out / "swa_correlations.csv", index=False)
     pd.DataFrame([{k: c.get(k) for k in ("name", "passed", "summary")} for c in theory.checks]).to_csv(
         out / "theory_checks.csv", index=False)
     theory.bench.to_csv(out / "theory_bench.csv", index=False)
 
     (out / "table_main.tex").write_text(latex.main_table(summary, grid))
+    (out / "table_main_swa.tex").write_text(latex.main_swa_table(summary, grid))
     (out / "table_ranks.tex").write_text(latex.rank_table(ranks, grid))
     (out / "table_swa.tex").write_text(latex.swa_table(gains_avg, grid))
     (out / "table_phi.tex").write_text(latex.phi_table(phi, grid))
@@ -95,5 +101,6 @@ def aggregate(grid: Grid, runs_root: str | Path, theory: TheoryResults, out_dir:
     (out / "table_theory_bench.tex").write_text(latex.theory_bench_table(theory.bench))
 
     job_seconds = macros.benchmark_seconds(benchmarks_dir) if benchmarks_dir else None
-    values = macros.build(grid, recs, final, summary, ranks, gains_avg, phi, claim_rows, theory, job_seconds)
+    values = macros.build(grid, recs, final, summary, ranks, gains_avg, phi, claim_rows, theory, job_seconds,
+                          correlations)
     latex.write_macros(values, macros_path)

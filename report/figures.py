@@ -1,8 +1,8 @@
 """Training figures (seaborn/matplotlib, each saved as PDF and PNG) from the aggregated CSV tables.
 
 - ``acc_vs_budget``: final accuracy vs budget per strategy (SWA off): mean line, one dot per seed;
-- ``swa_gain``: accuracy gain of each averaging variant vs budget (mean over strategies), and per
-  strategy at the full budget;
+- ``swa_gain``: accuracy gain of each averaging variant vs budget (mean over strategies), per
+  strategy at the full budget, and against the schedule's mean LR over the averaging window;
 - ``phi_sensitivity``: UBA accuracy vs phi per budget, cosine as the dashed reference;
 - ``anytime``: training loss and test accuracy along the full-budget runs of a few strategies.
 
@@ -75,22 +75,26 @@ def acc_vs_budget(final: pd.DataFrame, grid: Grid, out_dir: str | Path) -> None:
     save(fig, out_dir, "acc_vs_budget")
 
 
-def swa_gain(final: pd.DataFrame, gains: pd.DataFrame, grid: Grid, out_dir: str | Path) -> None:
+def swa_gain(final: pd.DataFrame, gains: pd.DataFrame, interaction: pd.DataFrame, grid: Grid,
+             out_dir: str | Path) -> None:
     """Left: averaging gain vs budget, averaged over strategies within each seed (dots) and over seeds
-    (line). Right: mean gain per strategy at the full budget."""
+    (line). Middle: mean gain per strategy at the full budget. Right: that gain against the schedule's
+    mean LR over the averaging window (one dot per strategy), the "why" of the interaction."""
     from report.tables import wide_by_variant
 
-    fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.0), gridspec_kw={"width_ratios": [1, 2]})
+    fig, axes = plt.subplots(1, 3, figsize=(10.0, 3.0), gridspec_kw={"width_ratios": [1, 2, 1.1]})
     wide = wide_by_variant(final)
     variants = [v for v in VARIANT_NAMES if v != "off" and v in wide.columns]
-    for color, v in zip(sns.color_palette("Set2", max(1, len(variants))), variants, strict=False):
+    colors = dict(zip(variants, sns.color_palette("Set2", max(1, len(variants))), strict=False))
+    for v in variants:
         per_seed = (wide[v] - wide["off"]).groupby([wide["percent"], wide["seed"]]).mean().rename("gain")
-        _mean_and_seeds(axes[0], per_seed.reset_index(), "percent", "gain", color, VARIANT_NAMES[v])
+        _mean_and_seeds(axes[0], per_seed.reset_index(), "percent", "gain", colors[v], VARIANT_NAMES[v])
     axes[0].axhline(0, color="black", linewidth=0.8)
     _budget_axis(axes[0], grid, "budget")
     axes[0].set_ylabel("gain over raw model (points)")
     axes[0].legend(fontsize=7, frameon=False)
-    full = gains[gains["budget"] == grid.budgets[-1].label].copy()
+    full_label = grid.budgets[-1].label
+    full = gains[gains["budget"] == full_label].copy()
     if not full.empty:
         full["name"] = [display_name(grid, s, tex=False) for s in full["strategy"]]
         full["variant"] = [VARIANT_NAMES.get(v, v) for v in full["variant"]]
@@ -101,6 +105,14 @@ def swa_gain(final: pd.DataFrame, gains: pd.DataFrame, grid: Grid, out_dir: str 
         axes[1].set_xlabel("")
         axes[1].set_ylabel(f"mean gain at {grid.budgets[-1].percent}% budget")
         axes[1].legend(fontsize=6.5, frameon=False)
+    at_full = interaction[interaction["budget"] == full_label]
+    for v in variants:
+        if f"gain_{v}" in at_full.columns:
+            axes[2].scatter(at_full["window_lr"], at_full[f"gain_{v}"], s=12, color=colors[v],
+                            label=VARIANT_NAMES[v])
+    axes[2].axhline(0, color="black", linewidth=0.8)
+    axes[2].set_xlabel("mean LR / peak over the averaging window")
+    axes[2].set_ylabel(f"mean gain at {grid.budgets[-1].percent}% budget")
     fig.tight_layout()
     save(fig, out_dir, "swa_gain")
 
@@ -161,6 +173,6 @@ def make_all(grid: Grid, tables_dir: str | Path, curves: pd.DataFrame, out_dir: 
     t = Path(tables_dir)
     final = pd.read_csv(t / "final.csv")
     acc_vs_budget(final, grid, out_dir)
-    swa_gain(final, pd.read_csv(t / "swa_gains.csv"), grid, out_dir)
+    swa_gain(final, pd.read_csv(t / "swa_gains.csv"), pd.read_csv(t / "swa_interaction.csv"), grid, out_dir)
     phi_sensitivity(final, grid, out_dir)
     anytime(pd.read_csv(t / "evals.csv"), curves, grid, out_dir)

@@ -16,7 +16,8 @@ _SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#":
              "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 MACRO_NAME = re.compile(r"^[A-Za-z]+$")
 SCHEDULE_NAMES = {
-    "constant": "Constant", "step": "Step", "multistep": "Step", "exponential": "Exponential",
+    "constant": "Constant", "step": "Step", "multistep": "Step", "steplr": "StepLR (periodic)",
+    "exponential": "Exponential",
     "cosine": "Cosine", "linear": "Linear", "polynomial": "Polynomial", "rex": "REX",
     "rex_code": "REX (code)", "onecycle": "OneCycle", "wsd": "WSD", "cyclic": "Cyclic", "uba": "UBA",
 }
@@ -127,6 +128,36 @@ def main_table(table: pd.DataFrame, grid: Grid, variant: str = "off") -> str:
                                bold=math.isfinite(r["mean"]) and r["mean"] == best[b.label]))
         body.append(row)
     return _tabular("l" + "c" * len(grid.budgets), ["Strategy", *budget_header(grid)], body)
+
+
+def main_swa_table(table: pd.DataFrame, grid: Grid) -> str:
+    """Strategies x (budget x SWA variant): accuracy mean +/- CI half-width, the best mean per budget
+    (over strategies and variants) in bold."""
+    variants = [v for v in VARIANT_NAMES if v in set(table["variant"].astype(str))]
+    best = {b.label: table[table["budget"] == b.label]["mean"].max() for b in grid.budgets}
+    body = []
+    for strategy in grid.strategies:
+        row = [display_name(grid, strategy)]
+        for b in grid.budgets:
+            for v in variants:
+                r = table[(table["strategy"] == strategy) & (table["budget"] == b.label)
+                          & (table["variant"] == v)]
+                if r.empty:
+                    row.append("--")
+                    continue
+                r = r.iloc[0]
+                row.append(mean_ci(r["mean"], r["half_width"], int(r["n"]), int(r["n_diverged"]),
+                                   bold=math.isfinite(r["mean"]) and r["mean"] == best[b.label]))
+        body.append(row)
+    top = ["", *(f"\\multicolumn{{{len(variants)}}}{{c}}{{{h}}}" for h in budget_header(grid))]
+    rules = " ".join(f"\\cmidrule(lr){{{2 + i * len(variants)}-{1 + (i + 1) * len(variants)}}}"
+                     for i in range(len(grid.budgets)))
+    header = ["Strategy", *([VARIANT_NAMES[v] for v in variants] * len(grid.budgets))]
+    lines = [f"\\begin{{tabular}}{{l{'c' * len(variants) * len(grid.budgets)}}}", "\\toprule",
+             " & ".join(top) + r" \\", rules, " & ".join(header) + r" \\", "\\midrule"]
+    lines += [" & ".join(row) + r" \\" for row in body]
+    lines += ["\\bottomrule", "\\end{tabular}", ""]
+    return "\n".join(lines)
 
 
 def rank_table(ranks: pd.DataFrame, grid: Grid) -> str:

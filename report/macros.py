@@ -180,6 +180,30 @@ def result_macros(grid: Grid, summary: pd.DataFrame, ranks: pd.DataFrame, gains_
     return m
 
 
+def interaction_macros(grid: Grid, correlations: pd.DataFrame, alpha: float = 0.05) -> dict[str, str]:
+    """The SWA x schedule sentence: per averaging variant, the Spearman correlation over strategies (full
+    budget) between its gain and the schedule's mean LR over the averaging window, and what it says."""
+    full = correlations[correlations["budget"] == grid.budgets[-1].label]
+    parts, significant = [], []
+    for _, r in full.iterrows():
+        name = VARIANT_NAMES.get(r["variant"], escape(r["variant"]))
+        if not math.isfinite(r["rho"]):
+            continue
+        parts.append(f"{name} $\\rho = {r['rho']:+.2f}$ ($p = {r['p_value']:.2g}$, {int(r['n'])} strategies)")
+        if r["p_value"] < alpha:
+            more = "has not yet annealed" if r["rho"] > 0 else "has already annealed"
+            significant.append(f"{name} adds more where the schedule {more}")
+    if not parts:
+        return {"swaInteractionSentence": "Too few strategies finished to correlate the averaging gain with "
+                                          "the schedule."}
+    verdict = (f"At $p < {alpha:g}$: {listing(significant)}." if significant else
+               f"None of these correlations is significant at $p < {alpha:g}$ at this scale.")
+    return {"swaInteractionSentence":
+            "Across strategies at the full budget, the Spearman rank correlation between an averaging "
+            "variant's gain and the schedule's mean learning rate over the averaging window (relative to "
+            f"its peak) is {listing(parts)}. {verdict}"}
+
+
 def claim_macros(claim_rows: pd.DataFrame) -> dict[str, str]:
     """Verdict per claim and counts of verdicts."""
     verdicts = claims_mod.claim_verdicts(claim_rows)
@@ -188,6 +212,7 @@ def claim_macros(claim_rows: pd.DataFrame) -> dict[str, str]:
                          ("Inconclusive", claims_mod.INCONCLUSIVE), ("NotTestable", claims_mod.NOT_TESTABLE)):
         m[f"numClaims{key}"] = str(sum(v == verdict for v in verdicts.values()))
     m["numClaims"] = str(len(verdicts))
+    m["numPublishedClaims"] = str(sum(not c.implementation_check for c in claims_mod.CLAIMS))
     hdm = claim_rows[(claim_rows["claim_id"] == "hdm")]
     m["hdmSentence"] = escape(hdm["detail"].iloc[-1]) + "." if len(hdm) else "No benchmark ran."
     return m
@@ -224,11 +249,13 @@ def provenance_macros(recs: dict, final: pd.DataFrame, job_seconds: float | None
 
 def build(grid: Grid, recs: dict, final: pd.DataFrame, summary: pd.DataFrame, ranks: pd.DataFrame,
           gains_avg: pd.DataFrame, phi: pd.DataFrame, claim_rows: pd.DataFrame, theory,
-          job_seconds: float | None) -> dict[str, str]:
+          job_seconds: float | None, correlations: pd.DataFrame | None = None) -> dict[str, str]:
     """Every macro of the paper."""
     m = setup_macros(grid, recs, final)
     m.update(result_macros(grid, summary, ranks, gains_avg, phi))
     m.update(claim_macros(claim_rows))
+    m.update(interaction_macros(grid, correlations if correlations is not None else pd.DataFrame(
+        columns=["budget", "percent", "variant", "n", "rho", "p_value"])))
     m.update(theory_macros(theory))
     m.update(provenance_macros(recs, final, job_seconds))
     return m

@@ -119,3 +119,29 @@ def curve_table(grid: Grid, records: dict[tuple[str, str, int], dict[str, Any]])
     if not frames:
         return pd.DataFrame(columns=["step", "lr", "loss", "strategy", "budget", "seed", "percent"])
     return pd.concat(frames, ignore_index=True)
+
+
+def averaging_start(rec: dict[str, Any]) -> int | None:
+    """The update after which averaging starts (from the averaged entries, else the config), or None."""
+    for entry in (rec.get("averaged") or {}).values():
+        if isinstance(entry, dict) and entry.get("start_step") is not None:
+            return int(entry["start_step"])
+    start = ((rec.get("config") or {}).get("swa") or {}).get("start")
+    return None if start is None else min(round(float(start) * int(rec["budget_steps"])),
+                                          int(rec["budget_steps"]) - 1)
+
+
+def window_lr_table(grid: Grid, records: dict[tuple[str, str, int], dict[str, Any]]) -> pd.DataFrame:
+    """Per run: the mean learning rate of the base schedule over the averaging window (the updates after
+    the averaging start), relative to the run's peak ``optimizer.lr`` -- how far the schedule has already
+    annealed while tail/EMA average, and what SWALR's constant rate replaces."""
+    rows = []
+    for (strategy, label, seed), rec in records.items():
+        curve, start = rec.get("curve") or {}, averaging_start(rec)
+        peak = ((rec.get("config") or {}).get("optimizer") or {}).get("lr")
+        lrs = [lr for step, lr in zip(curve.get("step") or [], curve.get("lr") or [], strict=False)
+               if start is not None and step > start and lr is not None]
+        value = sum(lrs) / len(lrs) / float(peak) if lrs and peak else math.nan
+        rows.append({"strategy": strategy, "budget": label, "percent": grid.budget(label).percent,
+                     "seed": seed, "window_lr": value})
+    return pd.DataFrame(rows, columns=["strategy", "budget", "percent", "seed", "window_lr"])

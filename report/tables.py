@@ -6,7 +6,10 @@
   run ranks last), then averaged over seeds -- the presentation of Li et al. (2020) and REX.
 - ``swa_gains``: paired (variant - off) accuracy differences per strategy x budget, and their average
   over strategies with an interval over seeds.
-- ``phi_sensitivity``: the UBA rows (by phi) with cosine as the reference.
+- ``phi_sensitivity``: the UBA rows (by phi) with cosine as the reference;
+- ``swa_interaction``: per strategy x budget, the schedule's mean LR over the averaging window next to
+  each variant's gain, and ``interaction_correlations``: their Spearman rank correlation over strategies
+  -- does averaging help more when the schedule has not annealed yet?
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+from scipy import stats as scipy_stats
 
 from report.grid import Grid
 from report.stats import t_interval
@@ -116,3 +120,31 @@ def best_strategy(table: pd.DataFrame, budget: str, variant: str = "off") -> tup
     row = sub.loc[sub["mean"].idxmax()]
     return str(row["strategy"]), float(row["mean"])
 
+
+
+def swa_interaction(gains: pd.DataFrame, window_lr: pd.DataFrame) -> pd.DataFrame:
+    """Per strategy x budget: mean window LR (over seeds) and each variant's mean gain (``swa_gains``)."""
+    lr = window_lr.groupby(["strategy", "budget", "percent"], observed=True)["window_lr"].mean()
+    wide = gains.pivot_table(index=["strategy", "budget", "percent"], columns="variant", values="mean",
+                             observed=True)
+    wide.columns = [f"gain_{c}" for c in wide.columns]
+    out = lr.to_frame().join(wide, how="left").reset_index()
+    out["strategy"] = out["strategy"].astype(str)
+    return out.sort_values(["percent", "strategy"]).reset_index(drop=True)
+
+
+def interaction_correlations(interaction: pd.DataFrame) -> pd.DataFrame:
+    """Spearman rho (and its two-sided p-value) between window LR and gain over strategies, per budget
+    and variant; strategies with a missing value are left out, fewer than 3 give NaN."""
+    rows = []
+    for (budget, percent), grp in interaction.groupby(["budget", "percent"], sort=True):
+        for column in [c for c in interaction.columns if c.startswith("gain_")]:
+            pair = grp[["window_lr", column]].dropna()
+            if len(pair) >= 3 and pair["window_lr"].nunique() > 1 and pair[column].nunique() > 1:
+                res = scipy_stats.spearmanr(pair["window_lr"], pair[column])
+                rho, p = float(res.statistic), float(res.pvalue)
+            else:
+                rho, p = math.nan, math.nan
+            rows.append({"budget": budget, "percent": percent, "variant": column.removeprefix("gain_"),
+                         "n": len(pair), "rho": rho, "p_value": p})
+    return pd.DataFrame(rows, columns=["budget", "percent", "variant", "n", "rho", "p_value"])

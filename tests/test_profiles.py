@@ -6,6 +6,7 @@ run must list exactly strategies x budgets x seeds training jobs plus the fixed 
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 import sys
@@ -83,13 +84,13 @@ def test_mini_is_the_study_design():
 
     g = grid.load(ROOT / "experiments/mini.yaml")
     used = {g.strategy_value(s, "schedule.name") for s in g.strategies}
-    # every schedule of the library ("step" = the periodic StepLR form; the grid's step is multistep)
-    assert set(schedules.NAMES) - {"step"} <= used
+    # every schedule of the library (the periodic StepLR form as "steplr"; the claims' "step" is multistep)
+    assert set(schedules.NAMES) <= used
     assert [b.percent for b in g.budgets] == [25, 50, 100]
     assert sorted(g.uba_phis().values()) == [0.5, 1.0, 2.0, 4.0, 10.0]
     assert any(g.strategy_value(s, "optimizer.name") == "osgm" for s in g.strategies)
     assert g.common["swa.variants"] == ["tail", "swalr", "ema"]
-    assert len(g.strategies) == 17 and len(g.seeds) == 2 and len(g.jobs) == 102
+    assert len(g.strategies) == 18 and len(g.seeds) == 2 and len(g.jobs) == 108
     peak = {g.strategy_value(s, "optimizer.lr") for s in g.strategies
             if g.strategy_value(s, "optimizer.name") == "momentum"}
     assert len(peak) == 1, "one peak LR for every SGD-momentum schedule"
@@ -118,19 +119,29 @@ def test_cluster_profiles_match_the_protocol(name, model, percents, gpus):
     if name.startswith("cifar"):
         assert g.common["optimizer.momentum"] == 0.9 and g.common["optimizer.weight_decay"] == 5e-4
         assert g.common["data.batch_size"] == 128 and len(g.seeds) == 3
+        # 200 epochs of ceil(50,000 / 128) = 391 iterations
+        assert g.full_budget_steps == 200 * math.ceil(50_000 / 128)
+    else:   # ffcv-imagenet: 88 epochs of floor(1,281,167 / batch) iterations (drop_last)
+        assert g.full_budget_steps == 88 * (1_281_167 // g.common["data.batch_size"])
+
+
+# The protocol's job counts, written out (not recomputed by the grid code the Snakefile itself uses):
+# strategies x budgets x seeds training runs.
+TRAIN_JOBS = {"cifar10": 17 * 4 * 3, "cifar100": 17 * 4 * 3, "imagenet": 12 * 5 * 2,
+              "imagenet_rn18": 12 * 5 * 2, "mini": 18 * 3 * 2}
 
 
 # imagenet is dry-run through the SLURM profile below, mini as the default profile, smoke end to end
 @pytest.mark.parametrize("name", ["cifar10", "cifar100", "imagenet_rn18"])
 def test_dry_run_lists_the_expected_jobs(name):
-    g = grid.load(ROOT / f"experiments/{name}.yaml")
     counts = job_stats(dry_run("--configfile", f"experiments/{name}.yaml", "--quiet", "rules"))
-    assert counts == {"train": len(g.jobs), **OTHER_JOBS}
+    assert counts == {"train": TRAIN_JOBS[name], **OTHER_JOBS}
+    assert len(grid.load(ROOT / f"experiments/{name}.yaml").jobs) == TRAIN_JOBS[name]
 
 
 def test_default_profile_is_mini():
     counts = job_stats(dry_run("--quiet", "rules"))
-    assert counts == {"train": len(grid.load(ROOT / "experiments/mini.yaml").jobs), **OTHER_JOBS}
+    assert counts == {"train": TRAIN_JOBS["mini"], **OTHER_JOBS}
 
 
 def test_slurm_profile_never_sets_tasks_and_launches_torchrun():
@@ -142,4 +153,8 @@ def test_slurm_profile_never_sets_tasks_and_launches_torchrun():
     out = dry_run("--profile", "profiles/slurm", "--configfile", "experiments/imagenet.yaml", "-p", env=env)
     assert "torchrun --standalone --nnodes=1 --nproc_per_node=8 -m stepsize.train" in out
     assert re.search(r"resources: .*gpu=8", out), "the train rule must request 8 GPUs"
-    assert job_stats(out) == {"train": len(grid.load(ROOT / "experiments/imagenet.yaml").jobs), **OTHER_JOBS}
+    train = [line for line in out.splitlines() if "resources:" in line and "gpu=8" in line]
+    # the plugin reads cpus_per_task before cpus_per_gpu: it must be the run's 8 x 12 CPUs, not the
+    # profile's default for light rules
+    assert train and all("cpus_per_task=96" in line for line in train), train[:1]
+    assert job_stats(out) == {"train": TRAIN_JOBS["imagenet"], **OTHER_JOBS}
