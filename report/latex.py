@@ -207,10 +207,11 @@ def claims_table(claims: pd.DataFrame) -> str:
             estimate = signed_ci(r["estimate"], r["ci_low"], r["ci_high"])
         else:
             estimate = escape(r["detail"]) if r["detail"] else "--"
-        body.append([f"\\parbox[t]{{0.33\\linewidth}}{{\\raggedright {claim}}}" if claim else "",
-                     escape(r["setting"]), estimate, r["verdict"]])
+        body.append([claim, escape(r["setting"]), estimate, r["verdict"]])
     level = number(100 * CONFIDENCE, 0)
-    return _tabular("llll", ["Claim", "Setting", f"Ours ({level}\\% CI)", "Verdict"], body)
+    columns = (">{\\raggedright}p{0.27\\linewidth}>{\\raggedright}p{0.12\\linewidth}"
+               ">{\\raggedright}p{0.36\\linewidth}>{\\raggedright\\arraybackslash}p{0.13\\linewidth}")
+    return _tabular(columns, ["Claim", "Setting", f"Ours ({level}\\% CI)", "Verdict"], body)
 
 
 def theory_checks_table(checks: list[dict]) -> str:

@@ -184,6 +184,8 @@ def interaction_macros(grid: Grid, correlations: pd.DataFrame, alpha: float = 0.
     """The SWA x schedule sentence: per averaging variant, the Spearman correlation over strategies (full
     budget) between its gain and the schedule's mean LR over the averaging window, and what it says."""
     full = correlations[correlations["budget"] == grid.budgets[-1].label]
+    order = {v: i for i, v in enumerate(VARIANT_NAMES)}
+    full = full.sort_values("variant", key=lambda col: col.map(lambda v: order.get(v, len(order))))
     parts, significant = [], []
     for _, r in full.iterrows():
         name = VARIANT_NAMES.get(r["variant"], escape(r["variant"]))
