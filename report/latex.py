@@ -222,8 +222,19 @@ def theory_checks_table(checks: list[dict]) -> str:
                     ["Check", "Passed", "Summary"], body)
 
 
+def _calls_cell(r: pd.Series) -> str:
+    """``grads (funcs)`` of a converged run, ``n.c.`` otherwise (function calls only when counted)."""
+    if not bool(r["converged"]):
+        return "n.c."
+    funcs = r.get("func_calls")
+    if funcs is None or not math.isfinite(float(funcs)):
+        return str(int(r["grad_calls"]))
+    return f"{int(r['grad_calls'])} ({int(funcs)})"
+
+
 def theory_bench_table(bench: pd.DataFrame) -> str:
-    """Gradient calls to convergence per method (rows) x problem (columns); n.c. = not converged."""
+    """Gradient calls (function calls) to convergence per method (rows) x problem (columns); n.c. = not
+    converged within the call budget."""
     problems = list(dict.fromkeys(bench["problem"]))
     body = []
     for method in dict.fromkeys(bench["method"]):
@@ -233,8 +244,7 @@ def theory_bench_table(bench: pd.DataFrame) -> str:
             if r.empty:
                 row.append("--")
             else:
-                r = r.iloc[0]
-                row.append(str(int(r["grad_calls"])) if bool(r["converged"]) else "n.c.")
+                row.append(_calls_cell(r.iloc[0]))
         body.append(row)
     return _tabular("l" + "r" * len(problems), ["Method", *(escape(p) for p in problems)], body)
 

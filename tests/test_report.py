@@ -349,6 +349,8 @@ def test_aggregate_writes_every_table_and_macros(study):
     assert "\\newcommand{\\claimUbaVerdict}{reproduced}" in macros
     checks = (out / "table_theory_checks.tex").read_text()
     assert "ratio\\_identity" in checks and "\\textbf{no}" in checks
+    bench = (out / "table_theory_bench.tex").read_text()
+    assert "276 (275)" in bench and "n.c." in bench, "gradient (function) calls, n.c. when not converged"
 
 
 def test_cli_reports_missing_input_in_one_line(study, tmp_path):
