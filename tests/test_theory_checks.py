@@ -8,19 +8,20 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from theory import chebyshev
-from theory.check_runs import centred, run_checks, run_convex_hypergradient
+from theory.check_runs import centred, osgm_g_theory_step, run_checks, run_convex_hypergradient
 from theory.checks import (
     check_convex_hypergradient,
     check_kappa_star_rate,
     check_ratio_chaining,
     check_superlinear,
     check_uba_chebyshev,
+    gradient_norm_chain,
 )
 from theory.feedback import HypergradientFeedback, RatioFeedback
 from theory.fstar import reference_solution
-from theory.learners import AdaGrad, Box, ProjectedOGD
+from theory.learners import AdaGrad, Box, FrobeniusBall, ProjectedOGD
 from theory.osgm import run_osgm
-from theory.preconditioner import optimal_diagonal_preconditioner
+from theory.preconditioner import _jacobi_normalised, optimal_diagonal_preconditioner, sdp_barrier
 from theory.problems import badly_scaled_quadratic, colt_least_squares, random_quadratic
 from theory.registry import build_problem
 
@@ -128,6 +129,14 @@ def test_kappa_star_rate_fails_for_plain_gd_and_for_a_wrong_kappa(scaled_quadrat
     assert not check_kappa_star_rate({"OSGM-R": osgm}, 1.01).passed  # claims an impossible κ*
 
 
+def test_kappa_star_rate_needs_a_certified_kappa_star(scaled_quadratic_runs):
+    pre, osgm, _ = scaled_quadratic_runs
+    assert pre.converged
+    assert check_kappa_star_rate({"OSGM-R": osgm}, pre.kappa_star, kappa_lower=pre.kappa_lower).passed
+    loose = check_kappa_star_rate({"OSGM-R": osgm}, pre.kappa_star, kappa_lower=0.5 * pre.kappa_star)
+    assert not loose.passed and not loose.numbers["kappa_star_certified"]
+
+
 # 3. convex hypergradient bound
 
 
@@ -144,13 +153,13 @@ def convex_setup(cache):
 
 
 def test_convex_bound_holds_and_regret_is_below_the_ogd_bound(convex_setup):
-    problem, ref, domain, learner, trace = convex_setup
-    result = check_convex_hypergradient(
-        problem, trace, ref.fstar, ref.x_star, learner, domain, checkpoints=[30, 60]
-    )
+    result = _convex_check(convex_setup)
     assert result.passed, result.summary
     last = result.numbers["checkpoints"][-1]
-    assert last["two_L_gamma_star"] >= 1.0 and last["hindsight_pgrad_inf"] < 1e-4
+    assert last["two_L_gamma_star"] >= last["two_L_gamma_at_1_over_L"] >= 1.0
+    assert last["hindsight_certified_rel_gap"] <= 1e-4 and last["regret"] <= last["regret_bound"]
+    assert last["denominator"] == pytest.approx(last["sum_minus_h"], rel=1e-9)  # K·γ* − ρ = −Σ h_k(P_k)
+    assert "bound/gap" in result.summary
 
 
 def test_convex_bound_fails_with_a_too_high_fstar(convex_setup):
@@ -179,6 +188,54 @@ def test_convex_bound_fails_for_an_over_large_step_without_null_steps(convex_set
         problem, trace, ref.fstar, ref.x_star, frozen, domain, checkpoints=[30]
     )
     assert not result.passed and not result.numbers["monotone"]
+
+
+def _convex_check(setup, **overrides):
+    problem, ref, domain, learner, trace = setup
+    arguments = {"x_star": ref.x_star, "learner": learner, "checkpoints": [30, 60], **overrides}
+    x_star, claimed = arguments.pop("x_star"), arguments.pop("learner")
+    return check_convex_hypergradient(problem, trace, ref.fstar, x_star, claimed, domain, **arguments)
+
+
+def test_convex_bound_itself_fails_for_a_point_that_is_not_the_minimiser(convex_setup):
+    """x* = centre of the trajectory: R shrinks to about half the distance travelled, so R²/(Kγ* − ρ)
+    falls below the gap at K = 60 (the true R is ~100× larger)."""
+    trace = convex_setup[-1]
+    centre = 0.5 * (trace.xs[0] + trace.xs[-1])
+    result = _convex_check(convex_setup, x_star=centre)
+    last = result.numbers["checkpoints"][-1]
+    assert not result.passed and not last["bound_holds"] and last["gap"] > last["bound"]
+    assert not result.numbers["convexity_ok"]  # the proof step Δ_k ≤ ⟨g_k, x_k − x*⟩ fails too
+
+
+def test_convex_regret_comparison_fails_for_a_wrongly_claimed_learner(convex_setup):
+    """Claiming OGD with a 1000× larger η gives a regret bound below the measured ρ_K; claiming a 1000×
+    smaller η gives a larger bound, which the replay of the recorded stepsizes rejects."""
+    problem = convex_setup[0]
+    larger = _convex_check(convex_setup, learner=ProjectedOGD(1000.0 / problem.L, convex_setup[2]))
+    last = larger.numbers["checkpoints"][-1]
+    assert not larger.passed and not last["regret_ok"] and last["regret"] > last["regret_bound"]
+    smaller = _convex_check(convex_setup, learner=ProjectedOGD(1e-3 / problem.L, convex_setup[2]))
+    assert not smaller.passed and not smaller.numbers["learner_replay_ok"]
+    assert all(row["regret_ok"] for row in smaller.numbers["checkpoints"])
+
+
+def test_convex_gamma_star_rules_fail_for_a_wrong_smoothness_or_an_inexact_solve(convex_setup):
+    problem = convex_setup[0]
+    wrong_L = _convex_check(convex_setup, smoothness=problem.L / 50)  # h(50/L·I) > −1/(2·L/50)
+    assert not wrong_L.passed and not wrong_L.numbers["rules_all_K"]["descent_lemma_ok"]
+    inexact = _convex_check(convex_setup, hindsight_maxiter=1)
+    assert not inexact.passed and not inexact.numbers["rules_all_K"]["hindsight_certified"]
+    assert inexact.numbers["checkpoints"][-1]["hindsight_certified_rel_gap"] > 1e-4
+
+
+def test_convex_check_rejects_a_trace_of_another_problem(convex_setup):
+    _, ref, domain, learner, trace = convex_setup
+    other = build_problem("digits-svm", "smoke")
+    result = check_convex_hypergradient(
+        other, trace, ref.fstar, ref.x_star, learner, domain, checkpoints=[60]
+    )
+    assert not result.passed and not result.numbers["values_match_trace"]
 
 
 def test_convex_runner_uses_the_attained_minimiser(cache, monkeypatch):
@@ -212,6 +269,39 @@ def test_superlinear_passes_for_full_matrix_and_fails_for_diagonal():
     assert not result.passed and result.numbers["window_ratios"]["diag"][-1] > 0.05
 
 
+@pytest.fixture(scope="module")
+def osgm_g_theory_run():
+    quadratic = centred(random_quadratic(10, 10.0))
+    _, trace, learner = osgm_g_theory_step(quadratic, 300)
+    return quadratic, trace, learner
+
+
+def test_gradient_norm_bound_chain_holds_with_the_theory_step(osgm_g_theory_run):
+    quadratic, trace, learner = osgm_g_theory_run
+    D = np.linalg.norm(np.linalg.inv(quadratic.A))
+    assert learner.eta == pytest.approx(D / (quadratic.L * np.sqrt(300)))
+    chain = gradient_norm_chain(quadratic, trace, learner, quadratic.A, checkpoints=[100, trace.rounds])
+    assert chain["holds"], chain["rules"]
+    last = chain["checkpoints"][-1]
+    assert last["log10_grad_ratio"] <= last["log10_amgm"] <= last["log10_regret_form"]
+    assert chain["comparator_loss_max"] < 1e-12  # g_x(A⁻¹) = 0
+    result = check_superlinear({"x": trace.array("fs")}, bound_chains={"OSGM-G": chain})
+    assert "bound chain" in result.summary
+
+
+def test_gradient_norm_bound_chain_fails_on_wrong_constants(osgm_g_theory_run):
+    quadratic, trace, learner = osgm_g_theory_run
+    wrong_L = gradient_norm_chain(
+        quadratic, trace, learner, quadratic.A, checkpoints=[trace.rounds], smoothness=quadratic.L / 2
+    )
+    assert not wrong_L["holds"] and not wrong_L["rules"]["gradient_bound_ok"]
+    small = ProjectedOGD(learner.eta, FrobeniusBall(0.1 * learner.domain.radius))  # P* ∉ 𝒫, other P_k
+    wrong_set = gradient_norm_chain(quadratic, trace, small, quadratic.A, checkpoints=[trace.rounds])
+    assert not wrong_set["rules"]["comparator_in_domain"] and not wrong_set["rules"]["learner_replay_ok"]
+    series = {"quadratic": trace.array("fs")}
+    assert not check_superlinear(series, bound_chains={"OSGM-G": wrong_L}).passed
+
+
 # 5. UBA ↔ Chebyshev
 
 
@@ -219,9 +309,39 @@ def test_uba_chebyshev_passes_with_phi_two_kappa_and_fails_with_a_wrong_phi():
     cases = [(10.0, 12), (100.0, 20)]
     good = check_uba_chebyshev(cases, lambda_points=301, grid_size=15)
     assert good.passed, good.summary
+    assert all(case["endpoint_wins"] for case in good.numbers["cases"])
+    assert "optimal by construction" in good.summary and "not automatic" in good.summary
     for wrong_factor in (1.0, 4.0):
         bad = check_uba_chebyshev(cases, phi_factor=wrong_factor, lambda_points=301, grid_size=15)
         assert not bad.passed and not any(case["matches"] for case in bad.numbers["cases"])
+
+
+def test_uba_as_trained_comparison_can_fail():
+    """φ = 2 makes UBA exactly cosine: with the same peak tuning it cannot beat the tuned baselines
+    (cosine among them), so the end-point rule fails on its own."""
+    result = check_uba_chebyshev([(10.0, 12)], phi_factor=0.2, lambda_points=301, grid_size=15)
+    case = result.numbers["cases"][0]
+    assert not case["endpoint_wins"] and not result.numbers["endpoint_wins_every_case"]
+    assert (
+        case["log10_worst_uba_endpoint_tuned"] >= case["baselines_endpoint"]["cosine"]["log10_worst"] - 1e-12
+    )
+    assert not result.passed
+
+
+@pytest.mark.parametrize("phi", [0.5, 2.0, 20.0])
+@pytest.mark.parametrize("T", [2, 7, 50])
+def test_theory_uba_equals_the_trained_schedule(phi, T):
+    """theory.chebyshev's end-point UBA is the repository's schedule: multiplier("uba") at p = t/(T − 1)."""
+    from stepsize.schedules import multiplier
+
+    eta_min, eta_max = 0.1, 3.0
+    trained = eta_max * multiplier("uba", np.arange(T), T, phi=phi, min_ratio=eta_min / eta_max)
+    theory_steps = chebyshev.uba_steps(T, eta_min, eta_max, phi, "endpoint")
+    assert np.allclose(theory_steps, trained, rtol=1e-13, atol=0.0)
+    p = chebyshev.schedule_positions(T, "endpoint")
+    assert np.allclose(
+        chebyshev.uba_fraction(p, phi), multiplier("uba", np.arange(T), T, phi=phi), atol=1e-15
+    )
 
 
 def test_uba_algebra():
@@ -248,11 +368,23 @@ def test_barrier_sdp_matches_cvxpy_and_beats_jacobi(tmp_path):
     H = scales[:, None] * H * scales[None, :]
     barrier = optimal_diagonal_preconditioner(H, cache_dir=tmp_path)
     cvx = optimal_diagonal_preconditioner(H, cache_dir=tmp_path, method="cvxpy")
-    assert barrier.kappa_lower <= barrier.kappa_star <= barrier.kappa_lower * (1 + 1e-8)
+    assert barrier.converged
+    assert barrier.kappa_lower <= barrier.kappa_star <= barrier.kappa_lower * (1 + 1e-7)
     assert cvx.kappa_star == pytest.approx(barrier.kappa_star, rel=1e-6)
     assert barrier.kappa_star <= barrier.kappa_jacobi and barrier.kappa_star < barrier.kappa
     root = np.sqrt(barrier.d)
     assert np.linalg.eigvalsh(root[:, None] * H * root[None, :])[-1] == pytest.approx(1.0)
+
+
+def test_sdp_flags_an_unfinished_newton_loop():
+    H = random_quadratic(10, 50.0, seed=3).A
+    G = np.linalg.inv(_jacobi_normalised(H)[0])
+    G = 0.5 * (G + G.T)
+    _, tau, gap, converged = sdp_barrier(G)
+    assert converged and gap <= 1e-8 * tau
+    _, tau_cut, gap_cut, converged_cut = sdp_barrier(G, max_newton=2)
+    assert not converged_cut and gap_cut > 1e-8 * tau_cut
+    assert tau_cut + gap_cut >= tau * (1 - 1e-9)  # the returned certificate stays valid
 
 
 def test_sdp_rejects_bad_matrices(tmp_path):

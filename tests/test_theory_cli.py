@@ -12,7 +12,15 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from theory import __main__ as cli
-from theory.bench import BENCH_COLUMNS, CURVE_COLUMNS, METHODS, method_specs, run_method
+from theory.bench import (
+    BENCH_COLUMNS,
+    CURVE_COLUMNS,
+    METHODS,
+    SIZE_GRID,
+    SIZE_PROBLEMS,
+    method_specs,
+    run_method,
+)
 from theory.checks import CheckResult
 from theory.registry import build_problem
 
@@ -140,6 +148,24 @@ def test_grid_search_reports_the_best_setting_and_its_calls_only():
     assert best.row["setting"] == next(
         r["setting"] for r in singles if r["converged"] and r["grad_calls"] == fewest
     )
+
+
+def test_adaptive_ratio_feedback_never_uses_fstar():
+    """OSGM-R (adaptive f*) end to end: the known f* only labels the curves, never changes the run."""
+    problem = build_problem("colt_ls-0.1", "smoke")
+    spec = next(s for s in method_specs(problem, grid="reduced") if s.name == "OSGM-R (adaptive f*)")
+    right, wrong = run_method(problem, spec, 0.0), run_method(problem, spec, -5.0)
+    assert right.row["converged"] and right.row["final_grad_inf"] < 1e-4
+    for key in ("grad_calls", "func_calls", "setting"):
+        assert right.row[key] == wrong.row[key]
+    assert wrong.row["final_gap"] == pytest.approx(right.row["final_gap"] + 5.0)
+
+
+def test_mini_and_full_bench_the_whole_colt_sigma_sweep():
+    for size in ("mini", "full"):
+        sweep = [p for p in SIZE_PROBLEMS[size] if p.startswith("colt_ls-")]
+        assert sweep == ["colt_ls-0.0001", "colt_ls-0.001", "colt_ls-0.01", "colt_ls-0.1"]
+    assert SIZE_GRID["mini"] == "official"
 
 
 @pytest.mark.parametrize(

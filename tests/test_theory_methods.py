@@ -7,6 +7,7 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from theory import baselines, hdm
+from theory.bench import osgm_h_diagonal
 from theory.feedback import (
     GradientNormFeedback,
     HypergradientFeedback,
@@ -17,7 +18,7 @@ from theory.feedback import (
 from theory.learners import AdaGrad, Box, FrobeniusBall, ProjectedOGD
 from theory.oracle import BudgetExhausted, CountingOracle
 from theory.osgm import run_osgm
-from theory.problems import LogisticRegression, random_quadratic
+from theory.problems import LogisticRegression, Quadratic, random_quadratic
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -153,6 +154,51 @@ def test_monotone_landscape_never_increases_f_and_vanilla_can():
     assert np.all(np.diff(monotone.fs) <= 0) and not all(monotone.accepted)
     assert np.any(np.diff(vanilla.fs) > 0)
     assert monotone.grad_calls == monotone.func_calls == monotone.rounds + 1
+
+
+class _Walled(Quadratic):
+    """QUADRATIC with f = +∞ (and a NaN gradient) farther than 10 from x*: a trial point can be non-finite."""
+
+    def f_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
+        if np.linalg.norm(x - self.x_star) > 10.0:
+            return np.inf, np.full(x.size, np.nan)
+        return super().f_and_grad(x)
+
+
+WALLED = _Walled(QUADRATIC.A, QUADRATIC.x_star, 0.0, x0=QUADRATIC.x0)
+
+
+def test_monotone_landscape_halves_p_after_a_non_finite_trial_and_makes_progress():
+    big = np.full(WALLED.dim, 50.0 / WALLED.L)
+    trace = run_osgm(
+        WALLED, HypergradientFeedback(), AdaGrad(0.1), kind="diag", max_iter=300, tol=0.0, P0=big
+    )
+    assert trace.shrinks > 0 and not np.isfinite(trace.trial_fs[0]) and not trace.accepted[0]
+    assert np.isinf(trace.losses[0]) and np.array_equal(trace.stepsizes[1], 0.5 * big)
+    assert trace.fs[-1] < 1e-6 * trace.fs[0]  # the halving ends; then the feedback takes over
+    vanilla = run_osgm(
+        WALLED, HypergradientFeedback(), AdaGrad(0.1), kind="diag", landscape="vanilla", tol=0.0, P0=big
+    )
+    assert vanilla.diverged and vanilla.status == "diverged" and vanilla.rounds == 0
+
+
+def test_bench_osgm_halves_p_after_a_non_finite_trial():
+    oracle = CountingOracle(WALLED, max_grad_calls=300, fstar=0.0)
+    away = WALLED.x0 - WALLED.x_star
+    start = WALLED.x_star + 9.0 * away / np.linalg.norm(away)  # 1 inside the wall
+    x = osgm_h_diagonal(oracle, start, alpha=10.0, L=WALLED.L, tol=1e-8)  # first P = 10 overshoots
+    assert np.any(~np.isfinite(oracle.curve_gaps)) and np.max(np.abs(WALLED.grad(x))) < 1e-8
+
+
+@pytest.mark.parametrize("learner", [ProjectedOGD(0.05, Box(-1.0, 1.0)), AdaGrad(0.5, Box(-1.0, 1.0))])
+def test_learner_replay_reproduces_the_stepsizes(learner):
+    rng = np.random.default_rng(2)
+    gradients = rng.standard_normal((20, 3))
+    P, played = np.zeros(3), []
+    for s in gradients:
+        played.append(P)
+        P = learner.step(P, s)
+    assert np.array_equal(learner.replay(np.zeros(3), gradients), np.array(played))
 
 
 def test_counting_oracle_counts_and_enforces_the_budget():

@@ -6,14 +6,18 @@ Methods (stable names used in ``bench.csv``) and their tuning grids, as in the o
 - ``HDM-Best``: lr_P ∈ {0.1, 1, 10, 100}/L × lr_β ∈ {1, 3, 5, 10, 100} (20 settings);
 - ``OSGM``: Part II's parameter-free method (no grid; probe seed 0);
 - ``OSGM-H``: COLT-style diagonal OSGM-H (AdaGrad, null steps, P ∈ [0, 1e10/L]), α ∈ {0.1, 1, 10, 100}/L;
+- ``OSGM-R (adaptive f*)``: the same with ratio feedback whose f* is replaced by the adaptive lower bound
+  z of the authors' ``osgmrx.m`` (start z = f(x₀) − 0.1; when f(x) < z, z ← f(x) − min(0.01(z − f(x)), 1)).
+  The known f* is never used. Same α grid;
 - ``Adam``, ``AdaGrad``: lr ∈ {1e-3, 1e-2, 1e-1, 1, 10, 1/L};  ``GD-HB``: β ∈ {0.1, 0.5, 0.9, 0.99}, α = 1/L;
 - ``GD``, ``AGD-CVX``, ``AGD-SCVX`` (μ = problem μ, or 1e-4 when μ = 0 as in the official scripts),
   ``BFGS``, ``L-BFGS-M3``, ``L-BFGS-M5``, ``L-BFGS-M10``: untuned;
 - ``GD-OptDiag``: GD with the SDP-optimal diagonal preconditioner, on quadratic problems only (it needs
   a constant Hessian; the COLT paper uses it on least squares only).
 
-These official grids run at ``--size full``; ``smoke`` and ``mini`` use the sub-grids of ``GRIDS["reduced"]``
-(HDM-Best 3 × 2 settings, …) to stay fast; the ``setting`` column of ``bench.csv`` names the winner.
+These official grids run at ``--size mini`` and ``--size full``. ``smoke`` uses the sub-grids of
+``GRIDS["reduced"]`` (HDM-Best 3 × 2 settings, …) to stay fast. The ``setting`` column of ``bench.csv`` names
+the winner. ``mini`` and ``full`` include the COLT least-squares σ sweep, σ ∈ {1e-4, 1e-3, 1e-2, 1e-1}.
 For a tuned method the table reports the best setting: the one that converges with the fewest gradient
 calls (ties: first in grid order; the official default setting is listed first), or, if none converges,
 the one with the smallest final gap. Its calls are the calls of that setting's run only (the grid search
@@ -21,6 +25,9 @@ itself is not charged, as in the official ``HyperGrid``). A speed-up that does n
 once some setting has converged with c calls, later settings run with a cap of c − 1 calls (they can only
 win by converging strictly earlier). The algorithms' own budget-dependent constants always use the
 protocol budget, never the cap.
+
+Safeguard (this project's, as in ``theory.osgm``): when an OSGM-H/OSGM-R trial point is not finite, it is
+treated as a null step and P is halved (the feedback is undefined there).
 """
 
 from __future__ import annotations
@@ -34,7 +41,14 @@ import numpy as np
 import pandas as pd
 
 from theory import baselines, hdm
-from theory.feedback import apply_stepsize, zero_stepsize
+from theory.feedback import (
+    Feedback,
+    HypergradientFeedback,
+    RatioFeedback,
+    Trial,
+    apply_stepsize,
+    zero_stepsize,
+)
 from theory.fstar import reference_solution
 from theory.learners import AdaGrad, Box
 from theory.oracle import BudgetExhausted, CountingOracle
@@ -48,6 +62,7 @@ METHODS = (
     "HDM-Best",
     "OSGM",
     "OSGM-H",
+    "OSGM-R (adaptive f*)",
     "L-BFGS-M10",
     "L-BFGS-M5",
     "L-BFGS-M3",
@@ -76,10 +91,11 @@ CURVE_COLUMNS = ["problem", "method", "grad_calls", "gap"]
 Runner = Callable[[CountingOracle, np.ndarray], np.ndarray]
 
 
-def osgm_h_diagonal(
-    oracle: CountingOracle, x0: np.ndarray, *, alpha: float, L: float, tol: float
+def osgm_diagonal(
+    oracle: CountingOracle, x0: np.ndarray, feedback: Feedback, *, alpha: float, L: float, tol: float
 ) -> np.ndarray:
-    """COLT-style OSGM-H on a counting oracle: diagonal P, AdaGrad(α) on h_x, box [0, 1e10/L], null steps."""
+    """COLT-style OSGM on a counting oracle (``osgmhx.m``/``osgmrx.m``): diagonal P, AdaGrad(α) on the
+    feedback, box [0, 1e10/L], null steps. A non-finite trial point is a null step that halves P."""
     learner = AdaGrad(alpha, Box(0.0, 1e10 / L))
     x, P = x0.copy(), zero_stepsize("diag", x0.size)
     try:
@@ -87,12 +103,31 @@ def osgm_h_diagonal(
         while np.max(np.abs(g)) >= tol:
             x_plus = x - apply_stepsize(P, g)
             f_plus, g_plus = oracle.f_and_grad(x_plus)
-            P = learner.step(P, -(g_plus * g) / float(g @ g))  # ∇_P h_x(P) for diagonal P
+            if not (np.isfinite(f_plus) and np.all(np.isfinite(g_plus))):
+                P = 0.5 * P
+                continue
+            trial = Trial(x, fx, g, x_plus, f_plus, g_plus)
+            feedback.observe(trial)
+            P = learner.step(P, feedback.gradient(trial, "diag"))
             if f_plus <= fx:
                 x, fx, g = x_plus, f_plus, g_plus
     except BudgetExhausted:
         pass
     return x
+
+
+def osgm_h_diagonal(
+    oracle: CountingOracle, x0: np.ndarray, *, alpha: float, L: float, tol: float
+) -> np.ndarray:
+    """Diagonal OSGM-H: hypergradient feedback h_x (``osgm_diagonal``)."""
+    return osgm_diagonal(oracle, x0, HypergradientFeedback(), alpha=alpha, L=L, tol=tol)
+
+
+def osgm_r_adaptive(
+    oracle: CountingOracle, x0: np.ndarray, *, alpha: float, L: float, tol: float
+) -> np.ndarray:
+    """Diagonal OSGM-R with the adaptive lower bound z in place of f* (``osgm_diagonal``)."""
+    return osgm_diagonal(oracle, x0, RatioFeedback(None), alpha=alpha, L=L, tol=tol)
 
 
 @dataclass(frozen=True)
@@ -120,10 +155,21 @@ GRIDS = {
     },
 }
 SIZE_GRID = {"smoke": "reduced", "mini": "official", "full": "official"}
+COLT_SWEEP = ("colt_ls-0.0001", "colt_ls-0.001", "colt_ls-0.01", "colt_ls-0.1")  # σ of test_stochastic.m
+
+
+def _with_colt_sweep(problems: tuple[str, ...]) -> tuple[str, ...]:
+    """The problem list with colt_ls-0.01 replaced by the whole σ sweep (in increasing σ)."""
+    out: list[str] = []
+    for name in problems:
+        out += list(COLT_SWEEP) if name == "colt_ls-0.01" else [name]
+    return tuple(out)
+
+
 SIZE_PROBLEMS = {
     "smoke": ("breast_cancer-svm", "colt_ls-0.01", "quadratic-scaled", "fmnist-logistic"),
-    "mini": BENCH_PROBLEMS,
-    "full": (*BENCH_PROBLEMS, "colt_ls-0.0001", "colt_ls-0.001", "colt_ls-0.1"),  # the COLT σ sweep
+    "mini": _with_colt_sweep(BENCH_PROBLEMS),
+    "full": _with_colt_sweep(BENCH_PROBLEMS),
 }
 
 
@@ -169,6 +215,16 @@ def method_specs(
             "OSGM-H",
             [
                 (f"alpha={a:g}/L", lambda o, x, a=a: osgm_h_diagonal(o, x, alpha=a / L, L=L, tol=tol))
+                for a in g["osgm_h_alpha"]
+            ],
+        ),
+        MethodSpec(
+            "OSGM-R (adaptive f*)",
+            [
+                (
+                    f"adaptive f*,alpha={a:g}/L",
+                    lambda o, x, a=a: osgm_r_adaptive(o, x, alpha=a / L, L=L, tol=tol),
+                )
                 for a in g["osgm_h_alpha"]
             ],
         ),

@@ -116,10 +116,10 @@ def best_tuned_log_worst_case(
     grid_size: int = 41,
 ) -> tuple[float, float, float]:
     """Best log worst case of η_min + (η_max − η_min)·shape(s) over η_max ∈ [0.25/L, 2/μ] (log grid, plus
-    2/(L + μ)) and η_min ∈ {0, 1/L}. Returns (log W, η_max, η_min) of the best setting."""
+    2/(L + μ) and 1/μ) and η_min ∈ {0, 1/L}. Returns (log W, η_max, η_min) of the best setting."""
     s = schedule_positions(T, positions)
     m = shape(s)
-    eta_maxes = np.unique(np.append(np.geomspace(0.25 / L, 2.0 / mu, grid_size), 2.0 / (L + mu)))
+    eta_maxes = np.unique(np.append(np.geomspace(0.25 / L, 2.0 / mu, grid_size), [2.0 / (L + mu), 1.0 / mu]))
     best = (np.inf, np.nan, np.nan)
     for eta_max in eta_maxes:
         for eta_min in (0.0, 1.0 / L):

@@ -94,7 +94,7 @@ def _solve(problem: Problem) -> Reference:
         x = newton_minimize(problem, np.zeros(problem.dim))
         min_margin = float(np.min(problem.Z @ x))
         if min_margin > 0.0:  # separable: rescaling puts every margin >= 1, where f = 0 exactly
-            x = x / min_margin
+            x = x * ((1.0 + 1e-12) / min_margin)  # the 1e-12 keeps rounding from leaving a margin < 1
             return Reference(
                 problem.f(x), x, float(np.abs(problem.grad(x)).max()), "separable: rescaled margin"
             )

@@ -14,10 +14,14 @@ Regret bounds (standard online convex optimisation; s_k = ∇ℓ_k(P_k), compara
 - diagonal AdaGrad with step α, P ← Π(P − α s/√G), G = Σ s∘s (Duchi, Hazan, Singer 2011, Thm 5):
   regret ≤ (max_k ‖P_k − P̂‖²_∞/(2α) + α) Σ_i √G_{K,i}. (The ε = 1e-12 added to √G for numerical
   safety is ignored by the bound; it changes the iterates by a relative 1e-12/√G.)
+
+A regret bound holds only for the learner that produced the stepsizes, so ``replay`` re-runs a learner
+from a fresh state on the recorded feedback gradients; the checks compare that with the recorded P_k.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +80,10 @@ class ProjectedOGD:
     def step(self, P: np.ndarray, s: np.ndarray) -> np.ndarray:
         return self.domain.project(P - self.eta * s)
 
+    def replay(self, P0: np.ndarray, gradients: np.ndarray) -> np.ndarray:
+        """P_0 = P0, P_{k+1} = Π(P_k − η s_k): the stepsizes this learner plays on the gradients s_k."""
+        return _replay(self.step, P0, gradients)
+
     def regret_bound(self, stepsizes: np.ndarray, gradients: np.ndarray, comparator: np.ndarray) -> float:
         """‖P₁ − P̂‖²/(2η) + (η/2) Σ_k ‖s_k‖² over the rounds (stepsizes[k] = P_k, gradients[k] = s_k)."""
         first = float(np.sum((stepsizes[0] - comparator) ** 2))
@@ -104,11 +112,27 @@ class AdaGrad:
     def reset(self) -> None:
         self.accumulator = None
 
+    def replay(self, P0: np.ndarray, gradients: np.ndarray) -> np.ndarray:
+        """The stepsizes a fresh copy of this AdaGrad (same α, box, ε) plays on the gradients s_k."""
+        fresh = AdaGrad(self.alpha, self.domain, self.eps)
+        return _replay(fresh.step, P0, gradients)
+
     def regret_bound(self, stepsizes: np.ndarray, gradients: np.ndarray, comparator: np.ndarray) -> float:
         """(max_k ‖P_k − P̂‖²_∞/(2α) + α) Σ_i √(Σ_k s_{k,i}²) (Duchi et al. 2011, Thm 5)."""
         spread = float(np.max(np.abs(stepsizes - comparator)))
         sum_root = float(np.sum(np.sqrt(np.sum(gradients**2, axis=0))))
         return (spread**2 / (2.0 * self.alpha) + self.alpha) * sum_root
+
+
+def _replay(
+    step: Callable[[np.ndarray, np.ndarray], np.ndarray], P0: np.ndarray, gradients: np.ndarray
+) -> np.ndarray:
+    """[P_0, P_1, …, P_{K−1}] with P_{k+1} = step(P_k, s_k) (one entry per recorded round)."""
+    played, P = [], np.asarray(P0, dtype=np.float64)
+    for s in gradients:
+        played.append(P)
+        P = step(P, s)
+    return np.array(played)
 
 
 Learner = ProjectedOGD | AdaGrad

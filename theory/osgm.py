@@ -10,6 +10,12 @@ Each online round k (one f and one ∇f call, since ∇f(x⁺) is reused when th
     x_{k+1} = x⁺ if accept(x_k, x⁺) else x_k    "monotone" landscape (null step; P is still updated)
 
 The trace keeps everything the bound checks need: x_k, f(x_k), ∇f(x_k), P_k, ℓ_k, s_k and acceptance.
+
+A non-finite trial point (f(x⁺) or ∇f(x⁺) overflowing) gives no feedback. The vanilla landscape then stops
+with status ``diverged``. The monotone landscape treats it as a null step and halves the stepsize,
+P_{k+1} = Π_𝒫(P_k/2), with ℓ_k = ∞ and s_k = 0 logged. This safeguard is this project's choice, not the
+papers'. P = 0 gives x⁺ = x, so the halving always ends at a finite trial point. ``status`` is
+``converged``, ``max_iter`` or ``diverged``; ``shrinks`` counts the halvings.
 """
 
 from __future__ import annotations
@@ -42,6 +48,8 @@ class OSGMTrace:
     func_calls: int = 0
     converged: bool = False
     diverged: bool = False
+    status: str = "max_iter"
+    shrinks: int = 0
 
     @property
     def rounds(self) -> int:
@@ -64,7 +72,7 @@ def run_osgm(
     x0: np.ndarray | None = None,
     stop_below: float | None = None,
 ) -> OSGMTrace:
-    """Run OSGM for at most ``max_iter`` rounds; stop when ‖∇f(x)‖∞ < tol or f(x) ≤ stop_below.
+    """Run OSGM for at most ``max_iter`` rounds; stop when ‖∇f(x)‖∞ < tol, ∇f(x) = 0 or f(x) ≤ stop_below.
 
     P0 defaults to 0 (the official code's start: the first trial point is x itself, so round 1 only learns).
     """
@@ -78,8 +86,9 @@ def run_osgm(
     trace.func_calls += 1
     trace.grad_calls += 1
     for _ in range(max_iter):
-        if np.max(np.abs(g)) < tol or (stop_below is not None and fx <= stop_below):
-            trace.converged = True
+        stationary = not np.any(g)  # ∇f = 0: every feedback divides by ‖∇f‖, so stop (osgm.md §4)
+        if stationary or np.max(np.abs(g)) < tol or (stop_below is not None and fx <= stop_below):
+            trace.converged, trace.status = True, "converged"
             break
         x_plus = x - apply_stepsize(P, g)
         f_plus, g_plus = problem.f_and_grad(x_plus)
@@ -88,7 +97,7 @@ def run_osgm(
         trial = Trial(x, fx, g, x_plus, f_plus, g_plus)
         finite = bool(np.isfinite(f_plus) and np.all(np.isfinite(g_plus)))
         if not finite and landscape == "vanilla":
-            trace.diverged = True
+            trace.diverged, trace.status = True, "diverged"
             break
         feedback.observe(trial)
         loss = feedback.value(trial) if finite else np.inf
@@ -102,7 +111,11 @@ def run_osgm(
         trace.feedback_grads.append(s)
         trace.trial_fs.append(f_plus)
         trace.accepted.append(take)
-        P = learner.step(P, s)
+        if finite:
+            P = learner.step(P, s)
+        else:
+            P = learner.domain.project(0.5 * P)
+            trace.shrinks += 1
         if take:
             x, fx, g = x_plus, f_plus, g_plus
     trace.xs.append(x)

@@ -20,6 +20,7 @@ METHOD_ORDER = (
     "HDM-Best",
     "OSGM",
     "OSGM-H",
+    "OSGM-R (adaptive f*)",
     "L-BFGS-M10",
     "L-BFGS-M5",
     "L-BFGS-M3",
@@ -149,14 +150,22 @@ def plot_uba(entry: dict, ax: plt.Axes | None = None) -> plt.Figure | None:
     fig, axes = plt.subplots(2, len(cases), figsize=(4.5 * len(cases), 7), squeeze=False)
     for column, ((key, schedule), case) in enumerate(zip(schedules.items(), cases, strict=True)):
         _draw_schedule(axes[0][column], key, schedule)
-        names = ["UBA φ=2κ", "UBA endpoint", *case["baselines"].keys(), "optimal W*"]
+        names = [
+            "UBA φ=2κ, midpoints",
+            "UBA, end points (as trained)",
+            "UBA, end points, tuned peak",
+            *case["baselines"].keys(),
+            "optimal W*",
+        ]
         values = [
             case["log10_worst_uba"],
             case["log10_worst_uba_endpoint"],
+            case.get("log10_worst_uba_endpoint_tuned", np.nan),
             *[b["log10_worst"] for b in case["baselines"].values()],
             case["log10_worst_optimal"],
         ]
-        axes[1][column].barh(names, values, color=["C0", "C9", "C1", "C2", "C3", "C4", "k"])
+        colours = ["C0", "C9", "C8", *[f"C{i + 1}" for i in range(len(case["baselines"]))], "k"]
+        axes[1][column].barh(names, values, color=colours)
         axes[1][column].set(
             xlabel=r"$\log_{10}\max_\lambda|\prod_t(1-\eta_t\lambda)|$", title="worst-case contraction"
         )
