@@ -40,9 +40,9 @@ def test_conda_environment_pins_what_requirements_pin():
     conda = conda_environment()
     for name, version in requirements().items():
         conda_name = CONDA_NAMES.get(name, name)
-        assert conda_name in conda, f"environment.yml lacks {conda_name} (requirements.txt: {name}=={version})"
+        assert conda_name in conda, f"environment.yml lacks {conda_name} (requirements: {name}=={version})"
         if conda_name not in UNPINNED_IN_CONDA:
-            assert conda[conda_name] == version, f"{conda_name}: environment.yml {conda[conda_name]} != {version}"
+            assert conda[conda_name] == version, f"{conda_name}: environment.yml has {conda[conda_name]}"
 
 
 def test_conda_channels_provide_the_workflow_packages():
