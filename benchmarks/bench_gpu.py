@@ -1,10 +1,17 @@
 """GPU training throughput: ResNet-50 at 224 px and ResNet-18 at 32 px, bf16 autocast, channels_last,
-torch.compile, synthetic data already on the device (no loader cost). Prints images/second.
+torch.compile, synthetic data already on the device (no loader cost), in images/second; then a real
+Fashion-MNIST training run through `stepsize.train` on the GPU (experiments/base/fashion_mnist.yaml with
+``train.device=cuda``, bf16, its SWA variants), timed by the run record.
 
 ResNet-18 at 32 px is measured twice: torchvision's ImageNet ResNet-18 (stride-2 stem + max-pool) and
 the CIFAR PreAct ResNet-18 of experiments/base/cifar10.yaml.
 
-    .venv/bin/python benchmarks/bench_gpu.py [--batch-rn50 256] [--batch-rn18 512] [--steps 50] [--no-compile]
+    python benchmarks/bench_gpu.py [--batch-rn50 256] [--batch-rn18 512] [--steps 50] [--no-compile]
+        [--parts throughput,fashion_mnist] [--fmnist-steps 2000] [--fmnist-root DIR]
+
+The Fashion-MNIST part reads the four IDX ``.gz`` files from ``--fmnist-root`` (default: the Debian
+package's folder). On a machine without that package copy them into the repository first (e.g.
+``data/fashion-mnist``, 30 MB) and pass that folder.
 
 Needs CUDA; exits with status 1 and a one-line message otherwise. The numbers are this script's output on
 your machine; none are claimed in the repository.
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,6 +32,8 @@ import torch.nn.functional as F
 
 import stepsize.models
 import stepsize.optim
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def images_per_second(name: str, size: int, batch: int, steps: int, compile_model: bool) -> float:
@@ -52,25 +62,71 @@ def images_per_second(name: str, size: int, batch: int, steps: int, compile_mode
     return batch * steps / (time.perf_counter() - start)
 
 
+def fashion_mnist_run(root: str, steps: int, compile_model: bool) -> dict:
+    """One real training run of experiments/base/fashion_mnist.yaml on the GPU; returns its record."""
+    from stepsize import config
+    from stepsize.train import train
+
+    with tempfile.TemporaryDirectory(prefix="bench_gpu_fmnist_") as tmp:
+        overrides = [
+            f"data.root={root}", f"data.cache_dir={Path(tmp) / 'cache'}", f"budget.steps={steps}",
+            "train.device=cuda", "train.amp=auto", f"train.compile={str(compile_model).lower()}",
+            "train.threads=null", "train.progress=false",
+        ]
+        cfg = config.load(REPO / "experiments/base/fashion_mnist.yaml", overrides)
+        return train(cfg, Path(tmp) / "run", started=time.perf_counter())
+
+
+def report_fashion_mnist(record: dict) -> str:
+    """One line: updates, training img/s, phase timings, test accuracies."""
+    cfg = record["config"]
+    steps, batch = cfg["budget"]["steps"], cfg["data"]["batch_size"]
+    swalr = record["averaged"].get("swalr")
+    updates = steps + (steps - swalr["start_step"] if swalr else 0)
+    t = record["timings_s"]
+    rate = updates * batch / t["train_s"]
+    averaged = " ".join(f"{k} {v['test_acc']}" for k, v in record["averaged"].items())
+    return (f"fashion_mnist {cfg['model']['name']} width {cfg['model']['width']}, batch {batch}: "
+            f"{updates} updates ({steps} base + SWALR branch) in {t['train_s']:.1f} s = {rate:,.0f} img/s; "
+            f"setup {t['setup_s']:.1f} s, eval {t['eval_s']:.1f} s, wall {record['wall_time_s']:.1f} s; "
+            f"test_acc {record['final']['test_acc']}, {averaged} ({record['status']})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch-rn50", type=int, default=256)
     parser.add_argument("--batch-rn18", type=int, default=512)
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--no-compile", action="store_true")
+    parser.add_argument("--parts", default="throughput,fashion_mnist",
+                        help="comma-separated: throughput (synthetic ResNets), fashion_mnist (a real run)")
+    parser.add_argument("--fmnist-steps", type=int, default=2000, help="budget.steps of the real run")
+    parser.add_argument("--fmnist-root", default="/usr/share/datasets/fashion-mnist",
+                        help="folder with the four Fashion-MNIST IDX .gz files")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    if not parts <= {"throughput", "fashion_mnist"}:
+        parser.error(f"--parts: unknown part(s) {sorted(parts - {'throughput', 'fashion_mnist'})}")
     if not torch.cuda.is_available():
         print("bench_gpu: no CUDA device available; run it on a machine with an NVIDIA GPU", file=sys.stderr)
         return 1
     torch.backends.cudnn.benchmark = True
     compile_model = not args.no_compile
     print(f"device: {torch.cuda.get_device_name()}  torch {torch.__version__}  compile={compile_model}  "
-          "bf16 channels_last")
+          "bf16 channels_last", flush=True)
     cases = (("resnet50", 224, args.batch_rn50), ("resnet18", 32, args.batch_rn18),
              ("preact_resnet18", 32, args.batch_rn18))
-    for name, size, batch in cases:
+    for name, size, batch in cases if "throughput" in parts else ():
         rate = images_per_second(name, size, batch, args.steps, compile_model)
-        print(f"{name} @ {size}px, batch {batch}: {rate:,.0f} img/s (training step: fwd + bwd + SGD)")
+        print(f"{name} @ {size}px, batch {batch}: {rate:,.0f} img/s (training step: fwd + bwd + SGD)",
+              flush=True)
+    if "fashion_mnist" in parts:
+        try:
+            record = fashion_mnist_run(args.fmnist_root, args.fmnist_steps, compile_model)
+        except (ValueError, FileNotFoundError) as err:
+            print(f"bench_gpu: fashion_mnist: {err}", file=sys.stderr)
+            return 1
+        print(report_fashion_mnist(record), flush=True)
     return 0
 
 

@@ -93,7 +93,12 @@ def stock_ffcv_stream(path: Path, resolution: int, batch_size: int, workers: int
     )
     torch.set_num_threads(threads)  # ffcv sets it to num_workers
     while True:
-        yield from loader
+        iterator = iter(loader)
+        try:
+            for batch in iterator:  # noqa: UP028 (`yield from` would call ffcv's close() first)
+                yield batch
+        finally:  # also when the stream is closed: wait for the decoding thread (see stop_epoch)
+            ffcv_loader.stop_epoch(iterator)
 
 
 def parse_args() -> argparse.Namespace:

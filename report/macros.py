@@ -58,15 +58,9 @@ def benchmark_seconds(directory: str | Path) -> float | None:
 
 def host_description() -> str:
     """CPU model and core count of the machine running the aggregation."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{model}, {os.cpu_count()} cores"
+    from stepsize.records import cpu_model
+
+    return f"{cpu_model()}, {os.cpu_count()} cores"
 
 
 def _cite(key: str | None) -> str:

@@ -10,7 +10,7 @@
 
 Averages are built from the *unwrapped* module (not the DDP or compiled wrapper), with
 ``use_buffers=False``; their BatchNorm statistics are recomputed by `recompute_bn` (``update_bn`` run
-under the training autocast and memory format) before evaluation.
+under the training autocast, memory format and input dtype) before evaluation.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from contextlib import AbstractContextManager
 import torch
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn, update_bn
+
+from stepsize.models import as_input
 
 
 def start_step(start: float, total_steps: int) -> int:
@@ -61,8 +63,9 @@ def recompute_bn(
     images: Iterable[Tensor],
     autocast: Callable[[], AbstractContextManager],
     channels_last: bool,
+    dtype: torch.dtype | None = None,
 ) -> None:
-    """``torch.optim.swa_utils.update_bn`` on ``images`` under the training autocast/memory format."""
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    """``torch.optim.swa_utils.update_bn`` on ``images`` under the training autocast, memory format and
+    input dtype (`stepsize.models.as_input`)."""
     with autocast():
-        update_bn((x.contiguous(memory_format=fmt) for x in images), model)
+        update_bn((as_input(x, channels_last, dtype) for x in images), model)

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from stepsize.records import temporary_path
+
 FILENAME = "checkpoint.pt"
 
 
@@ -43,14 +45,19 @@ def set_rng_states(states: dict[str, Any]) -> None:
 
 
 def save(path: str | Path, state: dict[str, Any]) -> None:
-    """``torch.save(state)`` to ``path`` atomically (tmp + fsync + ``os.replace``)."""
+    """``torch.save(state)`` to ``path`` atomically (tmp + fsync + ``os.replace``). A failed write removes
+    its temporary file; one left by a SIGKILL is removed when the run restarts
+    (`stepsize.records.remove_stale_temporaries`)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        torch.save(state, f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    tmp = temporary_path(path)
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(state, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def load_matching(path: str | Path, config: dict[str, Any]) -> dict[str, Any] | None:

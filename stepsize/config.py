@@ -55,13 +55,15 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "progress": True,  # tqdm bar (only on a TTY)
     },
 }
-# Keys whose default is null: the types they accept.
-NULLABLE = {
+# Keys whose default is null: the type they accept besides null. Dataset builders declare theirs in their
+# own ``NULLABLE`` (`stepsize.data.builder_nullable`), next to their ``DEFAULTS``.
+NULLABLE: dict[str, type] = {
     "model.width": int,
     "swa.bn_batches": int,
     "train.grad_clip": float,
     "train.threads": int,
     "train.log_every": int,
+    "schedule.phases": list,  # UBA's multi-phase form; the schedule checks the entries itself
 }
 # Keys whose value may have several types when their default is the one given here; the optimizer
 # validates them itself (OSGM's momentum: None, a fixed float or "learned").
@@ -125,10 +127,11 @@ def _type_name(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 
 
-def _check_type(key: str, value: Any, expected: Any) -> Any:
-    """``value`` if it has the type of ``expected`` (a default value or a type); else ValueError."""
+def _check_type(key: str, value: Any, expected: Any, nullable: bool = False) -> Any:
+    """``value`` if it has the type of ``expected`` (a default value or a type), or is None and
+    ``nullable``; else ValueError. ``expected`` None (an owner-checked key) accepts anything."""
     kind = expected if isinstance(expected, type) else type(expected)
-    if expected is None or (key in NULLABLE and value is None):
+    if expected is None or (nullable and value is None):
         return value
     if kind is bool:
         ok = isinstance(value, bool)
@@ -146,8 +149,13 @@ def _check_type(key: str, value: Any, expected: Any) -> Any:
 
 
 def _merge_section(
-    section: str, given: Any, defaults: Mapping[str, Any], what: str
+    section: str, given: Any, defaults: Mapping[str, Any], what: str,
+    nullable: Mapping[str, type] | None = None,
 ) -> dict[str, Any]:
+    """``{**defaults, **given}`` with every key type-checked against its default. A key whose default is
+    null takes null or the type declared for it (``nullable``: key → type, else `NULLABLE`)."""
+    types = {**{k.split(".", 1)[1]: t for k, t in NULLABLE.items() if k.startswith(f"{section}.")},
+             **(nullable or {})}
     if not isinstance(given, dict):
         raise ValueError(f"{section}: expected a mapping, got {_type_name(given)} {given!r}")
     for key in given:
@@ -157,8 +165,8 @@ def _merge_section(
     for key, value in merged.items():
         dotted = f"{section}.{key}"
         owner_checked = OWNER_CHECKED.get(dotted, ...) == defaults[key]
-        expected = None if owner_checked else NULLABLE.get(dotted, defaults[key])
-        merged[key] = _check_type(dotted, value, expected)
+        expected = None if owner_checked else types.get(key, defaults[key])
+        merged[key] = _check_type(dotted, value, expected, nullable=key in types)
     return merged
 
 
@@ -265,7 +273,7 @@ def resolve(raw: Mapping[str, Any]) -> dict[str, Any]:
 
     data_name = _name("data", given["data"], data.NAMES)
     cfg["data"] = _merge_section("data", given["data"], data.builder_defaults(data_name),
-                                 f"{data_name} data key")
+                                 f"{data_name} data key", data.builder_nullable(data_name))
     cfg["data"]["name"] = data_name
     model_name = _name("model", given["model"], models.NAMES)
     cfg["model"] = _merge_section("model", given["model"], {"name": model_name, **models.DEFAULTS},

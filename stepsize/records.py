@@ -26,11 +26,29 @@ def finite_or_null(obj: Any) -> Any:
     return obj
 
 
+def temporary_path(path: Path) -> Path:
+    """Where ``path`` is written before ``os.replace`` moves it into place: ``.<name>.<pid>.tmp`` next to
+    it (same file system, so the rename is atomic)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
+
+
+def remove_stale_temporaries(folder: str | Path, names: tuple[str, ...]) -> list[Path]:
+    """Delete the ``.<name>.<pid>.tmp`` files of ``names`` in ``folder`` (left by a process killed while
+    writing them) and return them. Call it when a run starts: an output folder belongs to one run at a
+    time, so no other process is writing there."""
+    folder = Path(folder)
+    stale = [p for name in names for p in folder.glob(f".{name}.*.tmp")
+             if p.name[len(name) + 2 : -4].isdigit() and p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
+
+
 def write_json_atomic(path: str | Path, obj: Any) -> None:
     """Write ``obj`` as JSON to ``path`` via a temporary file in the same folder + ``os.replace``, so a
     reader never sees a half-written file. Non-finite floats are written as null."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = temporary_path(path)
     try:
         with open(tmp, "w") as f:
             json.dump(finite_or_null(obj), f, indent=1, allow_nan=False)
@@ -67,14 +85,25 @@ def git_commit() -> str | None:
     return out.stdout.strip() or None
 
 
+def cpu_model() -> str:
+    """The CPU's ``model name`` from /proc/cpuinfo (Linux), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def device_name(device: Any) -> str:
-    """``"cpu (<processor>)"`` or the CUDA device name."""
+    """``"cpu (<CPU model>, <n> cores)"`` or ``"cuda (<GPU name>)"``."""
     import torch
 
     device = torch.device(device)
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
-    return f"cpu ({platform.processor() or platform.machine()})"
+    return f"cpu ({cpu_model()}, {os.cpu_count()} cores)"
 
 
 def environment(device: Any, world_size: int) -> dict[str, Any]:

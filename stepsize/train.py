@@ -10,10 +10,14 @@ The loop: config → seeds → data → model (channels_last) → optimizer/sche
 ``tail``/``ema`` average the base trajectory; ``swalr`` forks at the averaging start and runs after
 the base run on the same later batches (Izmailov et al., UAI 2018).
 
-Faults: a non-finite training loss stops the run with ``status: diverged`` (exit 0). Periodic
+Faults: a non-finite training loss stops the run with ``status: diverged`` (exit 0). The losses stay
+on the device and are checked when the curve window is flushed (every ``log_every`` updates: one host
+sync), and ``diverged_step`` is the exact update whose loss was the first non-finite one. Periodic
 checkpoints (``train.checkpoint_every``) are atomic; rerunning the same command resumes and ends with
-bit-identical metrics on CPU. Config and data errors print one line and exit 1. ``run.json`` is written
-atomically by rank 0 only.
+bit-identical metrics on CPU, and removes the temporary files of writes cut short by a kill. Config and
+data errors and a missing ffcv print one line and exit 1. ``run.json`` is written atomically by rank 0
+only. Without autocast (``train.amp=off``, or CPU), batches are cast to the model's dtype where they
+enter it (`input_dtype`), so FFCV's fp16 CUDA batches also work with an fp32 model.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
 from stepsize import averaging, checkpoint, config, distributed, records  # noqa: E402
+from stepsize.models import as_input  # noqa: E402
 
 #: Fault injection for the resume tests: the process SIGKILLs itself after this many updates (base
 #: updates, then SWALR-branch updates, counted together).
@@ -64,18 +69,31 @@ def set_threads(threads: int | None) -> None:
         pass
 
 
+def amp_enabled(mode: str, device: torch.device) -> bool:
+    """Whether ``train.amp`` (auto | bf16 | off) means bf16 autocast on ``device`` (auto: on CUDA only)."""
+    return mode == "bf16" or (mode == "auto" and device.type == "cuda")
+
+
+def input_dtype(amp: bool, model: nn.Module) -> torch.dtype | None:
+    """The dtype batches are cast to before they enter ``model``: None under autocast (it casts for each
+    op, so FFCV's fp16 CUDA batches go in as they are), else the dtype of the model's parameters (fp16
+    batches meet fp32 weights as fp32 instead of failing with a dtype mismatch)."""
+    return None if amp else next(model.parameters()).dtype
+
+
 @torch.no_grad()
 def evaluate(
-    model: nn.Module, data: Any, autocast: Callable[[], AbstractContextManager], channels_last: bool
+    model: nn.Module, data: Any, autocast: Callable[[], AbstractContextManager], channels_last: bool,
+    dtype: torch.dtype | None = None,
 ) -> dict[str, float]:
-    """Top-1 accuracy and mean cross-entropy (no label smoothing) on the whole test split."""
+    """Top-1 accuracy and mean cross-entropy (no label smoothing) on the whole test split; batches enter
+    the model through `stepsize.models.as_input` (memory format, ``dtype``) as in training."""
     was_training = model.training
     model.eval()
-    fmt = torch.channels_last if channels_last else torch.contiguous_format
     correct, loss_sum, n = 0, 0, 0  # device tensors after the first batch: one sync at the end
     for x, y in data.eval_batches():
         with autocast():
-            out = model(x.contiguous(memory_format=fmt))
+            out = model(as_input(x, channels_last, dtype))
         loss_sum = loss_sum + F.cross_entropy(out.float(), y, reduction="sum").double()
         correct = correct + (out.argmax(1) == y).sum()
         n += len(y)
@@ -104,12 +122,12 @@ class Run:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
             torch.set_float32_matmul_precision("high")
-        amp = tcfg["amp"] == "bf16" or (tcfg["amp"] == "auto" and self.device.type == "cuda")
+        amp = amp_enabled(tcfg["amp"], self.device)
         self.autocast: Callable[[], AbstractContextManager] = (
             (lambda: torch.autocast(self.device.type, dtype=torch.bfloat16)) if amp else nullcontext
         )
         self.channels_last = tcfg["channels_last"]
-        self.memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
+        memory_format = torch.channels_last if self.channels_last else torch.contiguous_format
 
         self.data = stepsize.data.build(
             cfg["data"], device=self.device, seed=tcfg["seed"], rank=self.procs.rank,
@@ -118,7 +136,8 @@ class Run:
         mcfg = {k: v for k, v in cfg["model"].items() if k != "name"}
         self.net = stepsize.models.create(
             cfg["model"]["name"], self.data.num_classes, self.data.in_channels, **mcfg
-        ).to(self.device, memory_format=self.memory_format)
+        ).to(self.device, memory_format=memory_format)
+        self.input_dtype = input_dtype(amp, self.net)
         ocfg = {k: v for k, v in cfg["optimizer"].items() if k not in ("name", "lr")}
         self.optimizer = stepsize.optim.create(
             cfg["optimizer"]["name"], self.net.parameters(), cfg["optimizer"]["lr"], **ocfg
@@ -239,7 +258,7 @@ class Run:
     def _update(self, x: torch.Tensor, y: torch.Tensor, scheduler: Any) -> float:
         """One optimizer update on batch (x, y); returns the LR it used."""
         with self.autocast():
-            loss = self.criterion(self.model(x.contiguous(memory_format=self.memory_format)), y)
+            loss = self.criterion(self.model(as_input(x, self.channels_last, self.input_dtype)), y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.grad_clip is not None:
@@ -306,8 +325,11 @@ class Run:
         if avg.n_averaged == 0:
             return {**records.null_metrics(), **avg.summary()}
         averaging.recompute_bn(avg.model, self.data.bn_batches(self.cfg["swa"]["bn_batches"]),
-                               self.autocast, self.channels_last)
-        return {**evaluate(avg.model, self.data, self.autocast, self.channels_last), **avg.summary()}
+                               self.autocast, self.channels_last, self.input_dtype)
+        return {**self._evaluate(avg.model), **avg.summary()}
+
+    def _evaluate(self, model: nn.Module) -> dict[str, float]:
+        return evaluate(model, self.data, self.autocast, self.channels_last, self.input_dtype)
 
     def _eval_entry(self, step: int, raw: dict[str, Any], averaged: dict[str, Any] | None,
                     variant: str | None) -> dict[str, Any]:
@@ -325,7 +347,7 @@ class Run:
             averaged = None
             if variant is not None and self.averagers[variant].n_averaged > 0:
                 averaged = self._averaged_metrics(self.averagers[variant])
-            raw = evaluate(self.fast, self.data, self.autocast, self.channels_last)
+            raw = self._evaluate(self.fast)
             self.record["evals"].append(self._eval_entry(step, raw, averaged, variant if averaged else None))
             self.timings["eval_s"] += time.perf_counter() - t
         distributed.barrier(self.procs)
@@ -334,7 +356,7 @@ class Run:
         """Final raw evaluation, tail/ema averages (BN recomputed), the eval entry at the budget's end."""
         if self.procs.is_main:
             t = time.perf_counter()
-            self.record["final"] = evaluate(self.fast, self.data, self.autocast, self.channels_last)
+            self.record["final"] = self._evaluate(self.fast)
             for kind, avg in self.averagers.items():
                 self.record["averaged"][kind] = self._averaged_metrics(avg)
             if self.steps in self.eval_steps:
@@ -348,7 +370,7 @@ class Run:
     def _finish_swalr(self) -> None:
         if self.procs.is_main:
             t = time.perf_counter()
-            raw = evaluate(self.net, self.data, self.autocast, self.channels_last)
+            raw = self._evaluate(self.net)
             self.record["averaged"]["swalr"] = {
                 **self._averaged_metrics(self.swalr_avg),
                 "raw_test_acc": raw["test_acc"], "raw_test_loss": raw["test_loss"],
@@ -358,9 +380,13 @@ class Run:
         distributed.barrier(self.procs)
 
     def _diverged(self, step: int) -> None:
+        """Record a divergence at update ``step`` (its loss was the first non-finite one). Detection waits
+        for the next curve flush, so anytime evaluations at ``step`` or later saw the diverged weights:
+        they are dropped."""
         if self.phase == "base":
             self.record.update(status="diverged", diverged_step=step, final=records.null_metrics())
             self.record["averaged"] = {v: records.null_metrics() for v in self.variants}
+            self.record["evals"] = [e for e in self.record["evals"] if e["step"] < step]
         else:  # the SWALR branch diverged; the base run and its other averages stand
             self.record["averaged"]["swalr"] = {**records.null_metrics(), "diverged_step": step}
 
@@ -368,6 +394,8 @@ class Run:
     def execute(self) -> dict[str, Any]:
         """Train (resuming if a matching checkpoint exists), evaluate, and return the run record."""
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        if self.procs.is_main:  # temporaries of writes cut short by a kill (rank 0 is the only writer)
+            records.remove_stale_temporaries(self.out_dir, (checkpoint.FILENAME, "run.json"))
         self.resume()
         total = self.steps + (self.steps - self.fork_step if "swalr" in self.variants else 0)
         progress = self.cfg["train"]["progress"] and self.procs.is_main and sys.stderr.isatty()
@@ -428,11 +456,14 @@ def train(cfg: dict[str, Any], out_dir: str | Path, started: float | None = None
 
 
 def run_command(config_path: str, out: str, overrides: list[str], started: float | None = None) -> int:
-    """One run as the CLI does it: 0 for ok/diverged, 1 (one line on stderr) for config/data errors."""
+    """One run as the CLI does it: 0 for ok/diverged, 1 (one line on stderr) for config/data errors and
+    a missing optional dependency (ffcv)."""
+    from stepsize.data.base import MissingDependencyError
+
     try:
         cfg = config.load(config_path, overrides)
         record = train(cfg, out, started)
-    except (ValueError, FileNotFoundError) as err:  # config, data and resume errors: one line
+    except (ValueError, FileNotFoundError, MissingDependencyError) as err:  # config/data/resume: one line
         print(f"stepsize.train: error: {err}", file=sys.stderr)
         return 1
     if distributed.from_environment().is_main:

@@ -114,3 +114,57 @@ def test_osgm_momentum_is_still_validated_and_sgd_momentum_stays_a_float():
         config.resolve({"optimizer": {"name": "osgm", "lr": 1.0, "momentum": "sometimes"}})
     with pytest.raises(ValueError, match=r"optimizer\.momentum"):
         config.resolve({"optimizer": {"name": "momentum", "lr": 0.1, "momentum": "learned"}})
+
+
+def test_a_null_cache_dir_means_decode_every_time_and_resolves():
+    assert resolve(data={"cache_dir": None})["data"]["cache_dir"] is None
+    assert resolve(data={"cache_dir": "elsewhere"})["data"]["cache_dir"] == "elsewhere"
+    with pytest.raises(ValueError, match=r"^data.cache_dir: expected str, got int 3$"):
+        resolve(data={"cache_dir": 3})
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"data": {"name": "ffcv", "train_path": 5}}, r"^data.train_path: expected str, got int 5$"),
+        ({"data": {"name": "ffcv", "min_resolution": 160.5}},
+         r"^data.min_resolution: expected int, got float 160.5$"),
+        ({"data": {"name": "imagefolder", "num_classes": "ten"}},
+         r"^data.num_classes: expected int, got str 'ten'$"),
+        ({"data": {"name": "imagefolder", "root": ["a", "b"]}}, r"^data.root: expected str, got list"),
+        ({"data": {"train_subset": "all"}}, r"^data.train_subset: expected int, got str 'all'$"),
+        ({"data": {"name": "cifar10", "test_subset": True}}, r"^data.test_subset: expected int, got bool"),
+        ({"swa": {"bn_batches": 2.5}}, r"^swa.bn_batches: expected int, got float 2.5$"),
+        ({"train": {"grad_clip": "big"}}, r"^train.grad_clip: expected float, got str 'big'$"),
+        ({"schedule": {"name": "uba", "phases": 5}}, r"^schedule.phases: expected list, got int 5$"),
+    ],
+)
+def test_keys_whose_default_is_null_are_type_checked_too(raw, message):
+    with pytest.raises(ValueError, match=message) as err:
+        config.resolve(raw)
+    assert "\n" not in str(err.value)
+
+
+def test_keys_whose_default_is_null_still_take_null_and_their_type():
+    cfg = config.resolve({"data": {"name": "ffcv", "train_path": "a.beton", "min_resolution": None,
+                                   "num_classes": 10}})
+    assert (cfg["data"]["train_path"], cfg["data"]["min_resolution"], cfg["data"]["num_classes"]) == (
+        "a.beton", None, 10)
+    assert config.resolve({"swa": {"bn_batches": 3}})["swa"]["bn_batches"] == 3
+
+
+def test_every_key_whose_default_is_null_declares_its_type():
+    """A new null default without a declared type would silently skip type checking."""
+    import stepsize.data as data
+    import stepsize.optim as optim
+    import stepsize.schedules as schedules
+
+    undeclared = [f"data.{k} ({name})" for name in data.NAMES
+                  for k, v in data.builder_defaults(name).items()
+                  if v is None and k not in data.builder_nullable(name)]
+    undeclared += [f"{s}.{k}" for s, keys in config.DEFAULTS.items() for k, v in keys.items()
+                   if v is None and f"{s}.{k}" not in config.NULLABLE]
+    for section, registry in (("optimizer", optim.DEFAULTS), ("schedule", schedules.DEFAULTS)):
+        undeclared += [f"{section}.{k} ({name})" for name, keys in registry.items() for k, v in keys.items()
+                       if v is None and f"{section}.{k}" not in config.NULLABLE | config.OWNER_CHECKED]
+    assert undeclared == []

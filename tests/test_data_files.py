@@ -108,3 +108,82 @@ def test_cifar10_loads_through_torchvision_from_the_on_disk_format(tmp_path, mon
 def test_missing_cifar_says_where_it_looked_and_how_to_download(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"cifar100 not found .*cifar-100-python.*data.download=true"):
         cifar.build({"name": "cifar100", "root": str(tmp_path)}, device="cpu", seed=0)
+
+
+def offline(*args, **kwargs):
+    """What ``urllib.request.urlopen`` does on a machine without network access."""
+    import urllib.error
+
+    raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+
+def test_cifar_download_offline_is_one_line_naming_data_download_and_root(tmp_path, monkeypatch):
+    import urllib.request
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)  # torchvision downloads through it
+    with pytest.raises(FileNotFoundError) as err:
+        cifar.build({"name": "cifar10", "root": str(tmp_path), "download": True}, device="cpu", seed=0)
+    message = str(err.value)
+    assert "\n" not in message
+    assert "data.download=true failed" in message and "offline" in message
+    assert f"data.root={tmp_path}" in message and "Temporary failure in name resolution" in message
+
+
+def test_cifar_download_offline_through_the_cli_exits_1_with_one_line(tmp_path, monkeypatch, capsys):
+    import urllib.request
+
+    import yaml
+
+    from stepsize.train import main
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump({"data": {"name": "cifar10", "root": str(tmp_path / "cifar"),
+                                             "download": True},
+                                    "train": {"device": "cpu", "progress": False}, "budget": {"steps": 2}}))
+    assert main([str(path), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("stepsize.train: error: cifar10: data.download=true failed")
+    assert err.count("\n") == 1
+
+
+RANK_SCRIPT = """
+import datetime, sys, urllib.error, urllib.request
+import torch.distributed as dist
+from stepsize.data import cifar
+
+def offline(*args, **kwargs):
+    raise urllib.error.URLError("no network")
+
+urllib.request.urlopen = offline
+rank, root, store = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2,
+                        timeout=datetime.timedelta(seconds=60))
+try:
+    cifar.build({"name": "cifar10", "root": root, "download": True}, device="cpu", seed=0, rank=rank,
+                world_size=2)
+except FileNotFoundError as err:
+    print("ONE-LINE-ERROR", err)
+"""
+
+
+def test_a_failed_download_on_rank_0_does_not_hang_the_other_ranks(tmp_path):
+    """Two gloo processes: rank 0's download fails offline; both end with a one-line error, well before
+    the process group's 60 s timeout (without the fix rank 1 waited at its barrier until then)."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    start = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-c", RANK_SCRIPT, str(rank), str(tmp_path / "cifar"),
+                               str(tmp_path / "store")], cwd=repo, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for rank in (0, 1)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert time.perf_counter() - start < 50
+    for p, (out, err) in zip(procs, outputs, strict=True):
+        assert p.returncode == 0, err
+        assert out.count("ONE-LINE-ERROR") == 1 and out.count("\n") == 1, out
+    assert "data.download=true failed" in outputs[0][0]
+    assert outputs[1][0].startswith("ONE-LINE-ERROR rank 1: cifar10 not found")

@@ -80,3 +80,13 @@ def test_bad_model_arguments_name_the_key():
         models.create("resnet8", 10, 3, depth=3)
     with pytest.raises(ValueError, match=r"model.width: torchvision resnet18 has a fixed width"):
         models.create("resnet18", 10, 3, width=32)
+
+
+def test_as_input_sets_memory_format_and_dtype_and_copies_only_when_needed():
+    x = torch.randn(2, 3, 4, 4)
+    assert models.as_input(x, channels_last=False) is x
+    assert models.as_input(x, channels_last=False, dtype=torch.float32) is x
+    cl = models.as_input(x.half(), channels_last=True, dtype=torch.float32)
+    assert cl.dtype == torch.float32 and cl.is_contiguous(memory_format=torch.channels_last)
+    assert models.as_input(cl, channels_last=True, dtype=torch.float32) is cl
+    assert models.as_input(x.half(), channels_last=False).dtype == torch.float16  # None: left as it is

@@ -1,4 +1,5 @@
-"""SIGKILL at a random step + rerun of the same command = bit-identical metrics (CPU)."""
+"""SIGKILL at a seeded random step (and at the edges) + rerun of the same command = bit-identical metrics
+(CPU)."""
 
 import json
 import os
@@ -7,6 +8,7 @@ import signal
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from stepsize.train import KILL_ENV
@@ -36,15 +38,34 @@ def launch(config_path, out, kill_at=None):
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
 
 
-def test_a_run_killed_twice_with_sigkill_resumes_to_bit_identical_metrics(tmp_path):
-    config_path = tmp_path / "run.yaml"
-    config_path.write_text(yaml.safe_dump(CONFIG))
+def seeded_kills() -> tuple[int, int]:
+    """Kill points drawn from a fixed seed (reproducible): one in the base run, one in the SWALR branch."""
     rng = random.Random(20250101)
-    kill_base = rng.randint(4, STEPS - 1)  # after the first checkpoint (update 3), inside the base run
-    kill_branch = rng.randint(STEPS + 1, 2 * STEPS - FORK - 1)  # inside the SWALR branch
+    # from right after the first checkpoint (update 3) to the last base update (before the final evals)
+    kill_base = rng.randint(3, STEPS)
+    # any update of the SWALR branch, its last one (before the branch's evaluation) included
+    return kill_base, rng.randint(STEPS + 1, 2 * STEPS - FORK)
 
-    reference = launch(config_path, tmp_path / "reference")
-    assert reference.returncode == 0, reference.stderr
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The config file and the record of the uninterrupted run."""
+    folder = tmp_path_factory.mktemp("reference")
+    config_path = folder / "run.yaml"
+    config_path.write_text(yaml.safe_dump(CONFIG))
+    done = launch(config_path, folder / "out")
+    assert done.returncode == 0, done.stderr
+    return config_path, json.loads((folder / "out" / "run.json").read_text())
+
+
+@pytest.mark.parametrize(
+    "kills",
+    [seeded_kills(), (STEPS, 2 * STEPS - FORK)],  # edges: right before the base's / the branch's evaluation
+    ids=["seeded", "before-evaluations"],
+)
+def test_a_run_killed_twice_with_sigkill_resumes_to_bit_identical_metrics(tmp_path, reference, kills):
+    config_path, expected = reference
+    kill_base, kill_branch = kills
 
     out = tmp_path / "interrupted"
     first = launch(config_path, out, kill_at=kill_base)
@@ -57,8 +78,25 @@ def test_a_run_killed_twice_with_sigkill_resumes_to_bit_identical_metrics(tmp_pa
     assert third.returncode == 0, third.stderr
     assert not (out / "checkpoint.pt").exists()
 
-    expected = json.loads((tmp_path / "reference" / "run.json").read_text())
     resumed = json.loads((out / "run.json").read_text())
     assert expected["status"] == "ok" and set(expected["averaged"]) == {"tail", "swalr", "ema"}
     for key in METRICS:
         assert resumed[key] == expected[key], f"{key} differs (kills at {kill_base}, {kill_branch})"
+
+
+def test_a_restart_removes_the_temporary_files_of_writes_cut_short_by_a_kill(tmp_path):
+    """A SIGKILL inside checkpoint.save or the run.json write leaves ``.<name>.<pid>.tmp``; the next start
+    in that folder deletes them (and nothing else)."""
+    from stepsize import config
+    from stepsize.train import train
+
+    out = tmp_path / "out"
+    out.mkdir()
+    stale = [out / ".checkpoint.pt.4242.tmp", out / ".run.json.77.tmp"]
+    kept = [out / "notes.txt", out / ".run.json.tmp", out / ".other.pt.12.tmp"]
+    for path in stale + kept:
+        path.write_bytes(b"partial")
+    cfg = config.resolve({**CONFIG, "budget": {"steps": 6}, "swa": {"variants": []},
+                          "eval": {"at_fractions": [1.0]}})
+    assert train(cfg, out)["status"] == "ok"
+    assert sorted(p.name for p in out.iterdir()) == sorted(["run.json", *(p.name for p in kept)])

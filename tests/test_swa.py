@@ -69,3 +69,16 @@ def test_recomputed_bn_statistics_are_those_of_the_given_batches(channels_last):
     torch.testing.assert_close(bn.running_mean, mean, rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(bn.running_var, var, rtol=1e-4, atol=1e-5)
     assert bn.momentum == 0.1  # restored after the cumulative pass
+
+
+def test_recompute_bn_casts_fp16_batches_to_the_given_dtype():
+    """FFCV's fp16 CUDA batches with an fp32 model and no autocast (simulated on the CPU)."""
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4))
+    avg = Averager("tail", net, start=0, period=1, ema_decay=0.9)
+    avg.maybe_update(net, 1)
+    batches = [torch.randn(8, 2, 5, 5).half() for _ in range(2)]
+    with pytest.raises(RuntimeError):
+        recompute_bn(avg.model, batches, nullcontext, False)
+    recompute_bn(avg.model, batches, nullcontext, True, dtype=torch.float32)
+    assert avg.model.module[1].running_mean.dtype == torch.float32

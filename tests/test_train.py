@@ -204,3 +204,116 @@ def test_run_records_write_non_finite_metrics_as_null_and_leave_no_temp_file(tmp
     with pytest.raises(TypeError):
         records.write_json_atomic(path, {"bad": object()})
     assert [p.name for p in tmp_path.iterdir()] == ["run.json"]
+
+
+def test_a_missing_ffcv_is_one_line_and_exit_1(tmp_path, capsys, monkeypatch):
+    for name in ("ffcv", "ffcv.fields", "ffcv.loader", "ffcv.writer"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import ffcv` now raises ImportError
+    for name in ("train.beton", "val.beton"):
+        (tmp_path / name).write_bytes(b"")
+    yaml_path = write_tiny_yaml(tmp_path)
+    data = f"data={{name: ffcv, train_path: {tmp_path / 'train.beton'}, val_path: {tmp_path / 'val.beton'}}}"
+    assert main([yaml_path, "--out", str(tmp_path / "o"), "--set", data]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("stepsize.train: error: ffcv is not importable") and err.count("\n") == 1
+    assert "pip install ffcv==1.0.2" in err and "Traceback" not in err
+
+
+def test_amp_modes_and_the_input_dtype_they_imply():
+    import torch
+
+    from stepsize.train import amp_enabled, input_dtype
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda", 0)
+    assert [amp_enabled(m, cpu) for m in ("auto", "bf16", "off")] == [False, True, False]
+    assert [amp_enabled(m, cuda) for m in ("auto", "bf16", "off")] == [True, True, False]
+    model = torch.nn.Linear(2, 2)
+    assert input_dtype(True, model) is None  # autocast casts per op: fp16 FFCV batches go in unchanged
+    assert input_dtype(False, model) == torch.float32
+    assert input_dtype(False, model.double()) == torch.float64
+
+
+class HalfImages:
+    """A `Data` whose images are float16, like FFCVData's on CUDA (simulated here on the CPU)."""
+
+    def __init__(self, data):
+        self.data = data
+        for key in ("num_classes", "in_channels", "image_size", "train_size", "batch_size"):
+            setattr(self, key, getattr(data, key))
+
+    def train_batches(self, start_step=0):
+        return ((x.half(), y) for x, y in self.data.train_batches(start_step))
+
+    def eval_batches(self):
+        return ((x.half(), y) for x, y in self.data.eval_batches())
+
+    def bn_batches(self, max_batches=None):
+        return (x.half() for x in self.data.bn_batches(max_batches))
+
+    def set_progress(self, fraction):
+        self.data.set_progress(fraction)
+
+
+def test_fp16_batches_without_autocast_are_cast_where_they_enter_the_fp32_model(tmp_path, monkeypatch):
+    """train.amp=off with fp16 batches (FFCV on CUDA): training, evaluation and BN recomputation of the
+    averages all see fp32 inputs (before the fix: 'Input type (Half) and bias type (float)...')."""
+    import stepsize.data
+
+    build = stepsize.data.build
+    monkeypatch.setattr(stepsize.data, "build", lambda *a, **kw: HalfImages(build(*a, **kw)))
+    half = run(tmp_path, "budget.steps=12", "train.amp=off", "swa.variants=[tail, swalr]",
+               "eval.at_fractions=[0.5, 1.0]", name="half")
+    monkeypatch.setattr(stepsize.data, "build", build)
+    full = run(tmp_path, "budget.steps=12", "train.amp=off", "swa.variants=[tail, swalr]",
+               "eval.at_fractions=[0.5, 1.0]", name="full")
+    assert half["status"] == "ok" and half["averaged"]["tail"]["test_acc"] is not None
+    assert half["averaged"]["swalr"]["test_acc"] is not None
+    assert abs(half["final"]["test_loss"] - full["final"]["test_loss"]) < 0.05  # fp16 rounding of inputs
+
+
+def test_a_nan_loss_is_recorded_at_its_exact_update_and_later_evals_are_dropped(tmp_path):
+    """The losses are checked only when the window is flushed (update 14 here), but diverged_step names
+    the first non-finite one (update 10); the anytime eval at update 12 saw diverged weights."""
+    from stepsize.train import Run
+
+    cfg = tiny("train.log_every=7", "eval.at_fractions=[0.2, 0.3, 1.0]", "swa.variants=[tail]")
+    run_ = Run(cfg, tmp_path / "nan")
+    criterion, calls = run_.criterion, []
+
+    def poisoned(out, y):
+        calls.append(1)
+        loss = criterion(out, y)
+        return loss * float("nan") if len(calls) == 10 else loss
+
+    run_.criterion = poisoned
+    record = run_.execute()
+    assert record["status"] == "diverged" and record["diverged_step"] == 10
+    assert len(calls) == 14 and record["curve"]["step"] == [7]
+    assert [e["step"] for e in record["evals"]] == [8]  # the eval at update 12 is dropped
+    assert record["final"] == {"test_acc": None, "test_loss": None}
+
+
+def test_compile_true_trains_evaluates_and_averages_the_uncompiled_module(tmp_path):
+    """train.compile=true on the CPU (inductor + gcc): the run works, matches eager closely, and the
+    average is built from the plain module (state-dict keys without the compiled wrapper's prefix)."""
+    import torch
+
+    from stepsize.train import Run
+
+    overrides = ("budget.steps=6", "data.eval_batch_size=32", "swa.variants=[tail]", "swa.period=1",
+                 "swa.bn_batches=2", "eval.at_fractions=[0.5, 1.0]")
+    try:
+        compiled = Run(tiny(*overrides, "train.compile=true"), tmp_path / "compiled")
+        record = compiled.execute()
+    except Exception as err:  # a broken inductor toolchain must fail loudly here, not be skipped
+        pytest.fail(f"train.compile=true failed on the CPU: {type(err).__name__}: {err}")
+    eager = run(tmp_path, *overrides, name="eager")
+    assert isinstance(compiled.fast, torch._dynamo.eval_frame.OptimizedModule)
+    averaged = compiled.averagers["tail"].model.module
+    assert not isinstance(averaged, torch._dynamo.eval_frame.OptimizedModule)
+    assert not any("_orig_mod" in k for k in averaged.state_dict())
+    assert record["status"] == "ok" and [e["step"] for e in record["evals"]] == [3, 6]
+    tail = record["averaged"]["tail"]
+    assert tail["n_averaged"] == 3 and tail["test_acc"] is not None
+    np.testing.assert_allclose(record["curve"]["loss"], eager["curve"]["loss"], rtol=1e-3)
+    assert abs(record["final"]["test_loss"] - eager["final"]["test_loss"]) < 1e-2

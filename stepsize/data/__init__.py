@@ -22,7 +22,7 @@ REGISTRY: dict[str, str] = {
 }
 NAMES: tuple[str, ...] = tuple(REGISTRY)
 
-__all__ = ["NAMES", "REGISTRY", "Data", "build", "builder_defaults"]
+__all__ = ["NAMES", "REGISTRY", "Data", "build", "builder_defaults", "builder_nullable"]
 
 
 def _module_and_attr(name: str) -> tuple[Any, str]:
@@ -36,6 +36,13 @@ def builder_defaults(name: str) -> dict[str, Any]:
     """The allowed ``data.*`` keys and their defaults for dataset ``name`` (used by config validation)."""
     module, _ = _module_and_attr(name)
     return dict(module.DEFAULTS)
+
+
+def builder_nullable(name: str) -> dict[str, type]:
+    """The type each null-default ``data.*`` key of dataset ``name`` takes besides null (the builder's
+    ``NULLABLE``), so that config validation can name a key given a value of the wrong type."""
+    module, _ = _module_and_attr(name)
+    return dict(getattr(module, "NULLABLE", {}))
 
 
 def build(cfg: dict[str, Any], *, device: Any, seed: int, rank: int = 0, world_size: int = 1) -> Data:

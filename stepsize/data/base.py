@@ -1,7 +1,8 @@
 """The `Data` protocol every dataset builder returns (design.md §3).
 
 A builder module (`stepsize.data.<name>`) exposes ``DEFAULTS: dict`` (its allowed config keys with default
-values) and ``build(cfg, *, device, seed, rank=0, world_size=1) -> Data``.
+values), ``NULLABLE: dict`` (for each key whose default is null, the type it takes otherwise; used by
+config validation) and ``build(cfg, *, device, seed, rank=0, world_size=1) -> Data``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,13 @@ class Data(Protocol):
     def set_progress(self, fraction: float) -> None:
         """Tell the loader the budget fraction done (progressive resizing); may do nothing."""
         ...
+
+
+class MissingDependencyError(ImportError):
+    """An optional package a builder needs (ffcv) is not importable; the message says how to install it.
+
+    The training CLI reports it as one line and exits 1, like a config error; other ImportErrors (bugs)
+    keep their traceback."""
 
 
 def check_batch_split(batch_size: int, world_size: int) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from stepsize.data.memory import MEMORY_DEFAULTS, InMemoryData, with_defaults
+from stepsize.data.memory import MEMORY_DEFAULTS, MEMORY_NULLABLE, InMemoryData, with_defaults
 
 DEFAULTS: dict[str, Any] = {
     "name": "fashion_mnist",
@@ -26,6 +26,7 @@ DEFAULTS: dict[str, Any] = {
     **MEMORY_DEFAULTS,
     "crop_padding": 2,
 }
+NULLABLE: dict[str, type] = {**MEMORY_NULLABLE, "cache_dir": str}  # cache_dir null = decode every time
 FILES = {
     "train_images": "train-images-idx3-ubyte.gz",
     "train_labels": "train-labels-idx1-ubyte.gz",

@@ -54,6 +54,7 @@ DEFAULTS: dict[str, Any] = {
     "center_crop_ratio": 224 / 256,
     "num_classes": None,  # null = the number of class folders
 }
+NULLABLE: dict[str, type] = {"root": str, "train_root": str, "val_root": str, "num_classes": int}
 
 
 class SeededRandomResizedCropFlip:

@@ -32,6 +32,8 @@ MEMORY_DEFAULTS: dict[str, Any] = {
     "train_subset": None,  # use only the first n training examples (tests, smoke runs)
     "test_subset": None,  # evaluate on the first n test examples
 }
+#: The types of the null-default keys of `MEMORY_DEFAULTS` (see `stepsize.data.base`).
+MEMORY_NULLABLE: dict[str, type] = {"train_subset": int, "test_subset": int}
 
 _MIX = 1_000_003  # prime multiplier that turns (seed, index) into one generator seed
 

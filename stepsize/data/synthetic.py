@@ -11,7 +11,7 @@ from typing import Any
 
 import torch
 
-from stepsize.data.memory import MEMORY_DEFAULTS, InMemoryData, with_defaults
+from stepsize.data.memory import MEMORY_DEFAULTS, MEMORY_NULLABLE, InMemoryData, with_defaults
 
 DEFAULTS: dict[str, Any] = {
     "name": "synthetic",
@@ -24,6 +24,7 @@ DEFAULTS: dict[str, Any] = {
     "data_seed": 0,
     **MEMORY_DEFAULTS,
 }
+NULLABLE: dict[str, type] = dict(MEMORY_NULLABLE)
 
 
 def noisy_examples(

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from stepsize.data.base import MissingDependencyError
 from stepsize.data.transforms import IMAGE_EXTENSIONS
 
 WRITE_MODES = ("raw", "jpg", "smart", "proportion")
@@ -35,14 +36,15 @@ FFCV_HINT = (
 
 
 def import_ffcv() -> Any:
-    """Import and return the ``ffcv`` package, or raise ImportError with the apt/pip install hint."""
+    """Import and return the ``ffcv`` package, or raise `MissingDependencyError` (an ImportError) with the
+    apt/pip install hint, on one line."""
     try:
         import ffcv
         import ffcv.fields
         import ffcv.loader
         import ffcv.writer
     except ImportError as error:  # also raised when the compiled extension or system libs are missing
-        raise ImportError(FFCV_HINT.format(error=error)) from error
+        raise MissingDependencyError(FFCV_HINT.format(error=" ".join(str(error).split()))) from error
     return ffcv
 
 

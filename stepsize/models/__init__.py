@@ -16,7 +16,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from torch import nn
+import torch
+from torch import Tensor, nn
 
 # name -> ("module:function", fixed keyword arguments)
 REGISTRY: dict[str, tuple[str, dict[str, Any]]] = {
@@ -33,7 +34,7 @@ NAMES: tuple[str, ...] = tuple(REGISTRY)
 #: Keys of the ``model`` config section besides ``name`` (null = the model's own default).
 DEFAULTS: dict[str, Any] = {"width": None}
 
-__all__ = ["DEFAULTS", "NAMES", "create"]
+__all__ = ["DEFAULTS", "NAMES", "as_input", "create"]
 
 
 def create(name: str, num_classes: int, in_channels: int = 3, **kw: Any) -> nn.Module:
@@ -61,3 +62,13 @@ def create(name: str, num_classes: int, in_channels: int = 3, **kw: Any) -> nn.M
     if width is not None:
         options["width"] = width
     return factory(**options)
+
+
+def as_input(x: Tensor, channels_last: bool, dtype: torch.dtype | None = None) -> Tensor:
+    """Batch ``x`` as the model takes it: in its memory format (channels_last or contiguous) and, when
+    ``dtype`` is given, in that dtype. The one place a batch enters a model (training step, evaluation,
+    BN recomputation). Returns ``x`` itself when nothing changes."""
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    if dtype is not None and x.dtype != dtype:
+        return x.to(dtype=dtype, memory_format=fmt)
+    return x.contiguous(memory_format=fmt)
