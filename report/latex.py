@@ -246,7 +246,8 @@ def theory_bench_table(bench: pd.DataFrame) -> str:
             else:
                 row.append(_calls_cell(r.iloc[0]))
         body.append(row)
-    return _tabular("l" + "r" * len(problems), ["Method", *(escape(p) for p in problems)], body)
+    header = ["Method", *(f"\\rotatebox{{60}}{{{escape(p)}}}" for p in problems)]   # narrow columns
+    return _tabular("l" + "r" * len(problems), header, body)
 
 
 def write_macros(macros: dict[str, str], path: str | Path) -> None:

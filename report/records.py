@@ -134,9 +134,17 @@ def averaging_start(rec: dict[str, Any]) -> int | None:
 def window_lr_table(grid: Grid, records: dict[tuple[str, str, int], dict[str, Any]]) -> pd.DataFrame:
     """Per run: the mean learning rate of the base schedule over the averaging window (the updates after
     the averaging start), relative to the run's peak ``optimizer.lr`` -- how far the schedule has already
-    annealed while tail/EMA average, and what SWALR's constant rate replaces."""
+    annealed while tail/EMA average, and what SWALR's constant rate replaces. NaN for strategies whose
+    optimizer is not the reference strategy's (OSGM: its "LR" multiplies a learned step, so it says
+    nothing about the step actually taken)."""
+    reference = grid.strategy_value(grid.report["cosine"], "optimizer.name") \
+        if grid.report["cosine"] in grid.strategies else None
     rows = []
     for (strategy, label, seed), rec in records.items():
+        if grid.strategy_value(strategy, "optimizer.name") != reference:
+            rows.append({"strategy": strategy, "budget": label, "percent": grid.budget(label).percent,
+                         "seed": seed, "window_lr": math.nan})
+            continue
         curve, start = rec.get("curve") or {}, averaging_start(rec)
         peak = ((rec.get("config") or {}).get("optimizer") or {}).get("lr")
         lrs = [lr for step, lr in zip(curve.get("step") or [], curve.get("lr") or [], strict=False)

@@ -258,6 +258,6 @@ def _calls_heatmap(bench: pd.DataFrame, ax: plt.Axes) -> None:
             mark = "✗" if present.iloc[row, column] is True else "n/a"
             ax.text(column + 0.5, row + 0.5, mark, ha="center", va="center", fontsize=7, color="0.4")
     ax.set(
-        title="gradient calls to ‖∇f‖∞ < 1e-4 (✗: not within the budget; n/a: not run)", xlabel="", ylabel=""
+        title="gradient calls to ‖∇f‖∞ < 1e-4\n(✗: not within the budget; n/a: not run)", xlabel="", ylabel=""
     )
     ax.tick_params(axis="x", labelrotation=45, labelsize=7)
