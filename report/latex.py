@@ -111,22 +111,23 @@ def budget_header(grid: Grid) -> list[str]:
     return [f"{b.percent}\\% ({b.steps})" for b in grid.budgets]
 
 
+def _accuracy_cell(table: pd.DataFrame, strategy: str, budget: str, variant: str, best: float) -> str:
+    """One ``mean +/- half-width`` cell of a ``summary`` table, bold when it is the column's ``best``."""
+    r = table[(table["strategy"] == strategy) & (table["budget"] == budget) & (table["variant"] == variant)]
+    if r.empty:
+        return "--"
+    r = r.iloc[0]
+    return mean_ci(r["mean"], r["half_width"], int(r["n"]), int(r["n_diverged"]),
+                   bold=math.isfinite(r["mean"]) and r["mean"] == best)
+
+
 def main_table(table: pd.DataFrame, grid: Grid, variant: str = "off") -> str:
     """Strategies x budgets, accuracy mean +/- CI half-width; the best mean per budget in bold."""
     sub = table[table["variant"] == variant]
-    best = {b: sub[sub["budget"] == b]["mean"].max() for b in sub["budget"].unique()}
-    body = []
-    for strategy in grid.strategies:
-        row = [display_name(grid, strategy)]
-        for b in grid.budgets:
-            r = sub[(sub["strategy"] == strategy) & (sub["budget"] == b.label)]
-            if r.empty:
-                row.append("--")
-                continue
-            r = r.iloc[0]
-            row.append(mean_ci(r["mean"], r["half_width"], int(r["n"]), int(r["n_diverged"]),
-                               bold=math.isfinite(r["mean"]) and r["mean"] == best[b.label]))
-        body.append(row)
+    best = {b.label: sub[sub["budget"] == b.label]["mean"].max() for b in grid.budgets}
+    body = [[display_name(grid, strategy)]
+            + [_accuracy_cell(sub, strategy, b.label, variant, best[b.label]) for b in grid.budgets]
+            for strategy in grid.strategies]
     return _tabular("l" + "c" * len(grid.budgets), ["Strategy", *budget_header(grid)], body)
 
 
@@ -135,20 +136,10 @@ def main_swa_table(table: pd.DataFrame, grid: Grid) -> str:
     (over strategies and variants) in bold."""
     variants = [v for v in VARIANT_NAMES if v in set(table["variant"].astype(str))]
     best = {b.label: table[table["budget"] == b.label]["mean"].max() for b in grid.budgets}
-    body = []
-    for strategy in grid.strategies:
-        row = [display_name(grid, strategy)]
-        for b in grid.budgets:
-            for v in variants:
-                r = table[(table["strategy"] == strategy) & (table["budget"] == b.label)
-                          & (table["variant"] == v)]
-                if r.empty:
-                    row.append("--")
-                    continue
-                r = r.iloc[0]
-                row.append(mean_ci(r["mean"], r["half_width"], int(r["n"]), int(r["n_diverged"]),
-                                   bold=math.isfinite(r["mean"]) and r["mean"] == best[b.label]))
-        body.append(row)
+    body = [[display_name(grid, strategy)]
+            + [_accuracy_cell(table, strategy, b.label, v, best[b.label])
+               for b in grid.budgets for v in variants]
+            for strategy in grid.strategies]
     top = ["", *(f"\\multicolumn{{{len(variants)}}}{{c}}{{{h}}}" for h in budget_header(grid))]
     rules = " ".join(f"\\cmidrule(lr){{{2 + i * len(variants)}-{1 + (i + 1) * len(variants)}}}"
                      for i in range(len(grid.budgets)))
