@@ -1,21 +1,28 @@
-"""The study as a Snakemake workflow: training runs -> tables, figures, macros -> paper PDF -> notebooks.
+"""The study as a Snakemake workflow: tuning -> choices -> final runs -> tables, figures, macros -> paper.
 
-    snakemake --cores all                                    # the mini profile (the default)
-    snakemake --cores all --configfile experiments/smoke.yaml   # tiny budgets (tests, CI)
+    snakemake --cores all                                        # the mini profile (the default)
+    snakemake --cores all --configfile experiments/smoke.yaml    # tiny budgets (tests, CI)
     snakemake --profile profiles/slurm --configfile experiments/cifar10.yaml   # a cluster
 
-One training job per (strategy, budget, seed) of the profile (report.grid); each writes
-results/<profile>/runs/<strategy>/b<pct>/s<seed>/run.json. Every output of a profile lies under
-results/<profile>/, figures/<profile>/ or paper/build/<profile>/, so profiles never clobber each other.
+Runs (report.plan): tuning runs (every strategy x knob value x budget, tuning seed), then each strategy's
+choice on validation accuracy (rule `select`), then the final runs (strategy x budget x seed, judged on
+test) and the plateau runs. Each run has its own output, results/<profile>/{tune,runs,plateau}/.../run.json;
+a training *job* is a batch of runs executed in one process (stepsize.batch), one Snakemake rule per batch
+(`train_<batch>`, its outputs flagged `update` so that finished runs survive a rerun of their batch, which
+then redoes only what is missing or stale). Profiles never clobber each other: every output lies under
+results/<profile>/, figures/<profile>/ or paper/build/<profile>/. design.md section 7 has the details.
 """
 
+import hashlib
+import json
 import sys
 from pathlib import Path
 
 sys.path.insert(0, workflow.basedir)
 
 from report.aggregate import TABLE_FILES  # noqa: E402
-from report.grid import ProfileError, from_dict  # noqa: E402
+from report.grid import ProfileError, from_dict, read_yaml, validate_strategies  # noqa: E402
+from report import plan as planning  # noqa: E402, I001
 
 # `--configfile X` on the command line would be deep-merged INTO the default profile (strategies of
 # both would mix); a profile must stand alone, so the default is read only when none was given.
@@ -25,7 +32,10 @@ if "strategies" not in config:
 
 
 try:
-    GRID = from_dict(dict(config), source="the Snakemake config (profile)")
+    for path in workflow.configfiles:  # Snakemake's YAML reader keeps the last of two equal keys silently
+        read_yaml(path)
+    GRID = from_dict(dict(config), source="the profile " + ", ".join(map(str, workflow.configfiles)))
+    validate_strategies(GRID)
 except ProfileError as exc:
     raise WorkflowError(str(exc)) from None
 
@@ -36,34 +46,39 @@ FIG = f"figures/{P}"
 PY = sys.executable
 TRAIN_RES = GRID.train_resources()
 GPUS = int(TRAIN_RES["gpu"])
-# CPU threads: the job's total (Snakemake `threads`, SLURM CPUs) and torch's per process (one process per GPU)
+RUNS_PER_GPU = int(TRAIN_RES["runs_per_gpu"])
+# CPU threads: the job's total (Snakemake `threads`, SLURM CPUs) and torch's per process
 TORCH_THREADS = int(TRAIN_RES["cpus_per_gpu"] if GPUS and TRAIN_RES["cpus_per_gpu"] else TRAIN_RES["threads"])
 TRAIN_THREADS = TORCH_THREADS * max(GPUS, 1)
-# torchrun of this interpreter's environment (found even when that environment is not on PATH)
 TORCHRUN = Path(PY).with_name("torchrun") if Path(PY).with_name("torchrun").exists() else "torchrun"
 TRAIN_LAUNCHER = f"{TORCHRUN} --standalone --nnodes=1 --nproc_per_node={GPUS}" if GPUS > 1 else PY
-# Resources of a training job; runtime (minutes) scales with the budget. GPU keys only when GPUs are used
-# (the SLURM plugin maps gpu -> --gpus; `tasks` is never set, so torchrun starts its own processes).
-# cpus_per_task is always set to the job's whole CPU count: the plugin reads it before cpus_per_gpu, so
-# the profile's default (2, meant for the light rules) must never reach a training job.
-TRAIN_RESOURCES = {
-    "mem_mb": int(TRAIN_RES["mem_mb"]),
-    "runtime": lambda wc: max(5, round(1.1 * TRAIN_RES["runtime"] * GRID.budget(wc.budget).fraction)),
-    "cpus_per_task": TRAIN_THREADS,
-}
-if GPUS:
-    TRAIN_RESOURCES.update(gpu=GPUS)
-THEORY_SIZE = GRID.theory.get("size", "mini")
+WORKERS = f"--workers {RUNS_PER_GPU}" if GPUS == 1 and RUNS_PER_GPU > 1 else ""
+# The training code a run can depend on: an edit reruns the batch jobs (rerun-trigger `params`); inside
+# a job, stepsize.batch keeps the runs whose own imported modules are unchanged (run_record.is_current).
+CODE_HASH = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(Path("stepsize").rglob("*.py")))).hexdigest()[:16]
+THEORY_SIZE = GRID.theory["size"]
 TABLES = [f"{RES}/tables/{name}" for name in TABLE_FILES]
-TRAIN_FIGURES = ["acc_vs_budget", "swa_gain", "phi_sensitivity", "anytime", "lr_schedules"]
+TRAIN_FIGURES = ["acc_vs_budget", "swa_gain", "tuning_curves", "performance_profile", "anytime", "lr_schedules"]
 NOTEBOOKS = ["results_explorer", "theory_checks"]
-RUN_RECORDS = [f"{job.run_dir(P)}/run.json" for job in GRID.jobs]
-# Sources of the cheap rules are inputs, so editing theory/ or report/ redoes what depends on them. The
-# training runs do not list stepsize/ (an edit would redo the whole grid): use `--forcerun train` for that.
+BATCHES = planning.all_batches(GRID)
+BATCH_BY_NAME = {b.name: b for b in BATCHES}
+FINAL_RECORDS = [r.record(P) for r in planning.runs(GRID, "final")]
+TUNE_RECORDS = [r.record(P) for r in planning.runs(GRID, "tune")]
+PLATEAU_RECORDS = [r.record(P) for r in planning.runs(GRID, "plateau")]
+SELECTIONS = [planning.selection_path(GRID, s) for s in GRID.strategies]
+# Sources of the cheap rules are inputs, so editing theory/ or report/ redoes what depends on them.
 THEORY_SOURCES = sorted(str(p) for p in Path("theory").glob("*.py"))
 REPORT_SOURCES = sorted(str(p) for p in Path("report").glob("*.py"))
 ENV = "environment.yml"  # conda alternative to bin/with-env (used with --software-deployment-method conda)
 LATEX_HINT = "install TeX Live and latexmk: apt-get install latexmk texlive-latex-extra texlive-science"
+
+# A run that raised left a `failed` record; treat it as missing, so this invocation retries it.
+if not workflow.dryrun:
+    from stepsize.run_record import read_json
+
+    for record in [*TUNE_RECORDS, *FINAL_RECORDS, *PLATEAU_RECORDS]:
+        if Path(record).is_file() and (read_json(record) or {}).get("status") == "failed":
+            Path(record).unlink()
 
 
 def parent(path: str) -> str:
@@ -76,16 +91,22 @@ def parent_of_output(wildcards, output) -> str:
     return parent(output[0])
 
 
+def job_minutes(batch) -> int:
+    """A batch's runtime request: its runs' budgets against the profile's minutes per full-budget run."""
+    return max(5, round(1.1 * TRAIN_RES["runtime"] * batch.cost() / GRID.full.steps))
+
+
 wildcard_constraints:
     strategy="|".join(s.replace(".", r"\.") for s in GRID.strategies),
-    budget=r"b\d+",
-    seed=r"\d+",
+    batch="|".join(BATCH_BY_NAME),
     ext="pdf|png",
 
 
 localrules:
     all,
     profile_json,
+    plan,
+    select,
     aggregate,
     training_figures,
     schedule_figure,
@@ -100,44 +121,86 @@ rule all:
         expand(f"{RES}/notebooks/{{name}}.ipynb", name=NOTEBOOKS),
 
 
+# The light rules are shell commands: Snakemake runs a `run:` block in a fresh Snakemake process, which
+# re-reads this file (seconds per job).
 rule profile_json:
     """The resolved profile (what the report reads); rewritten when the config changes."""
     output:
         f"{RES}/profile.json",
     params:
-        profile=dict(config),
+        profile=json.dumps(dict(config), indent=1),
     log:
         f"{RES}/logs/profile_json.log",
-    run:
-        import json
-
-        Path(output[0]).write_text(json.dumps(params.profile, indent=1))
-
-
-rule train:
-    """One training run (torchrun when it uses more than one GPU); train.threads = torch threads per process."""
-    input:
-        config=GRID.train_config,
-    output:
-        f"{RES}/runs/{{strategy}}/{{budget}}/s{{seed}}/run.json",
-    log:
-        f"{RES}/logs/train/{{strategy}}/{{budget}}/s{{seed}}.log",
-    benchmark:
-        f"{RES}/benchmarks/train/{{strategy}}/{{budget}}/s{{seed}}.tsv"
-    params:
-        launcher=TRAIN_LAUNCHER,
-        out_dir=parent_of_output,
-        overrides=lambda wc: GRID.train_args(wc.strategy, wc.budget, int(wc.seed)),
-        torch_threads=TORCH_THREADS,
-    threads: TRAIN_THREADS
-    resources:
-        **TRAIN_RESOURCES,
-    conda:
-        ENV
     shell:
-        "{params.launcher} -m stepsize.train {input.config} --out {params.out_dir} {params.overrides} "
-        "--set train.threads={params.torch_threads} > {log} 2>&1 "
-        "|| {{ rc=$?; grep -h '^stepsize.train: error:' {log} >&2 || tail -n 3 {log} >&2; exit $rc; }}"
+        "printf '%s\\n' {params.profile:q} > {output}"
+
+
+rule plan:
+    """The run list of one training job, with the knob values chosen so far (report.plan)."""
+    input:
+        profile=f"{RES}/profile.json",
+        selections=lambda wc: planning.plan_inputs(GRID, BATCH_BY_NAME[wc.batch])["selections"],
+    output:
+        f"{RES}/plans/{{batch}}.json",
+    log:
+        f"{RES}/logs/plan/{{batch}}.log",
+    params:
+        py=PY,
+    shell:
+        "{params.py} -m report plan --profile {input.profile} --batch {wildcards.batch} --out {output} > {log} 2>&1"
+
+
+rule select:
+    """A strategy's knob value per budget, chosen on validation accuracy (report.tuning)."""
+    input:
+        profile=f"{RES}/profile.json",
+        runs=lambda wc: [r.record(P) for r in planning.runs(GRID, "tune", wc.strategy)],
+        parents=lambda wc: [planning.selection_path(GRID, p) for p in GRID.strategies[wc.strategy].inherit.values()],
+    output:
+        f"{RES}/tuning/{{strategy}}.json",
+    log:
+        f"{RES}/logs/select/{{strategy}}.log",
+    params:
+        py=PY,
+    shell:
+        "{params.py} -m report select --profile {input.profile} --strategy {wildcards.strategy} --out {output} "
+        "> {log} 2>&1"
+
+
+# One rule per training job: a batch's outputs are its runs' records (update: kept when the job reruns).
+for batch in BATCHES:
+
+    rule:
+        name:
+            f"train_{batch.name}"
+        input:
+            plan=batch.plan_path(P),
+            config=GRID.train_config,
+            reuse=planning.plan_inputs(GRID, batch)["reuse"],
+        output:
+            [update(path) for path in batch.outputs(P)],
+        log:
+            f"{RES}/logs/train/{batch.name}.log",
+        benchmark:
+            f"{RES}/benchmarks/train/{batch.name}.tsv"
+        params:
+            launcher=TRAIN_LAUNCHER,
+            workers=WORKERS,
+            code=CODE_HASH,
+        threads: TRAIN_THREADS
+        resources:
+            mem_mb=int(TRAIN_RES["mem_mb"]),
+            runtime=job_minutes(batch),
+            cpus_per_task=TRAIN_THREADS,
+            **({"gpu": GPUS} if GPUS else {}),
+        group:
+            "train"
+        conda:
+            ENV
+        shell:
+            "{params.launcher} -m stepsize.batch {input.plan} {params.workers} > {log} 2>&1 "
+            "|| {{ rc=$?; grep -h 'error:' {log} >&2 || tail -n 3 {log} >&2; exit $rc; }}; "
+            "grep -h '^stepsize.batch: error:' {log} >&2 || true"
 
 
 rule theory_check:
@@ -200,16 +263,20 @@ rule theory_figures:
 
 
 rule aggregate:
-    """Run records + theory outputs -> CSV/LaTeX tables (main, ranks, SWA, phi, claims, theory) + macros."""
+    """Run records, choices and theory outputs -> CSV/LaTeX tables, macros and their provenance."""
     input:
         profile=f"{RES}/profile.json",
-        runs=RUN_RECORDS,
+        runs=FINAL_RECORDS,
+        tune=TUNE_RECORDS,
+        plateau=PLATEAU_RECORDS,
+        selections=SELECTIONS,
         checks=f"{RES}/theory/checks.json",
         bench=f"{RES}/theory/bench.csv",
         src=REPORT_SOURCES,
     output:
         tables=TABLES,
         macros=f"{RES}/macros.tex",
+        provenance=f"{RES}/provenance.json",
     log:
         f"{RES}/logs/aggregate.log",
     params:
@@ -228,7 +295,7 @@ rule training_figures:
     input:
         profile=f"{RES}/profile.json",
         tables=TABLES,
-        runs=RUN_RECORDS,
+        runs=FINAL_RECORDS,
         src=REPORT_SOURCES,
     output:
         expand(f"{FIG}/{{name}}.{{ext}}", name=TRAIN_FIGURES[:-1], ext=["pdf", "png"]),
@@ -249,6 +316,7 @@ rule schedule_figure:
     """Every strategy's LR multiplier over one budget and UBA's phi sweep (stepsize.schedules)."""
     input:
         profile=f"{RES}/profile.json",
+        selections=SELECTIONS,
         src=REPORT_SOURCES,
     output:
         figures=expand(f"{FIG}/lr_schedules.{{ext}}", ext=["pdf", "png"]),

@@ -20,12 +20,16 @@ from report.grid import ProfileError, load
 
 
 def _jobs(args: argparse.Namespace) -> None:
+    from report import plan
+
     grid = load(args.profile)
+    batches = plan.all_batches(grid)
     if args.count:
-        print(len(grid.jobs))
+        print(sum(len(b.runs) for b in batches))
         return
-    for job in grid.jobs:
-        print(f"{job.run_dir(grid.profile)}  steps={job.budget.steps}")
+    for batch in batches:
+        for run in batch.runs:
+            print(f"{batch.name}  {run.out(grid.profile)}  steps={run.budget.steps}")
 
 
 def _aggregate(args: argparse.Namespace) -> None:
@@ -35,11 +39,53 @@ def _aggregate(args: argparse.Namespace) -> None:
               args.benchmarks)
 
 
-def _figures(args: argparse.Namespace) -> None:
-    from report import figures, records
+def _plan(args: argparse.Namespace) -> None:
+    import json
+    from pathlib import Path
+
+    from report import plan
 
     grid = load(args.profile)
-    curves = records.curve_table(grid, records.load_runs(grid, args.runs_root))
+    batches = {b.name: b for b in plan.all_batches(grid)}
+    if args.batch not in batches:
+        raise ProfileError(f"{args.profile}: no training job {args.batch!r}")
+    batch = batches[args.batch]
+    selections = {Path(f).stem: _read_json(f) for f in plan.plan_inputs(grid, batch)["selections"]}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(plan.plan(grid, batch, selections), indent=1))
+
+
+def _select(args: argparse.Namespace) -> None:
+    import json
+    from pathlib import Path
+
+    from report import plan, tuning
+
+    grid = load(args.profile)
+    if args.strategy not in grid.strategies:
+        raise ProfileError(f"{args.profile}: unknown strategy {args.strategy!r}")
+    parents = {p: _read_json(plan.selection_path(grid, p))
+               for p in grid.strategies[args.strategy].inherit.values()}
+    chosen = tuning.select(grid, args.strategy, tuning.load_records(grid, args.strategy), parents)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(chosen, indent=1))
+
+
+def _read_json(path: str) -> dict:
+    import json
+    from pathlib import Path
+
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, ValueError) as err:
+        raise ProfileError(f"{path}: cannot read it ({err})") from None
+
+
+def _figures(args: argparse.Namespace) -> None:
+    from report import figures, runs
+
+    grid = load(args.profile)
+    curves = runs.curve_table(grid, runs.load(grid, "final", args.runs_root))
     figures.make_all(grid, args.tables, curves, args.out)
 
 
@@ -72,6 +118,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("profile")
     p.add_argument("--count", action="store_true", help="print only the number of jobs")
     p.set_defaults(func=_jobs)
+
+    p = sub.add_parser("plan", help="the run list of one training job (report.plan)")
+    p.add_argument("--profile", required=True)
+    p.add_argument("--batch", required=True, help="job name, e.g. final_cosine_0")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_plan)
+
+    p = sub.add_parser("select", help="a strategy's knob value per budget from its tuning runs")
+    p.add_argument("--profile", required=True)
+    p.add_argument("--strategy", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_select)
 
     p = sub.add_parser("aggregate", help="run records + theory outputs -> tables and macros")
     p.add_argument("--profile", required=True)
@@ -107,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from report.aggregate import TheoryInputError
     from report.readme import ReadmeError
-    from report.records import RecordError
+    from report.runs import RecordError
 
     try:
         args.func(args)

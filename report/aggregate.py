@@ -1,7 +1,9 @@
-"""``python -m report aggregate``: run records + theory outputs -> CSV tables, LaTeX tables, macros.
+"""``python -m report aggregate``: run records, choices and theory outputs -> CSV and LaTeX tables, the
+macros the paper quotes and their provenance.
 
 Everything the paper quotes is written here, from the data: the tables (``table_*.tex``), the CSVs the
-figures and notebooks read, and ``macros.tex`` (numbers and result-dependent sentences).
+figures and notebooks read, ``macros.tex`` (numbers and result-dependent sentences) and
+``provenance.json`` (for each macro its value, the table it comes from and the runs behind it).
 """
 
 from __future__ import annotations
@@ -13,15 +15,17 @@ from pathlib import Path
 import pandas as pd
 
 from report import claims as claims_mod
-from report import latex, macros, records, tables
+from report import latex, macros, runs, tables, time_to_target, tuning
 from report.grid import Grid
+from report.plan import runs as planned_runs
+from report.plan import selection_path
 
 TABLE_FILES = (
-    "final.csv", "summary.csv", "ranks.csv", "swa_gains.csv", "swa_gains_avg.csv", "phi.csv", "claims.csv",
-    "evals.csv", "theory_checks.csv", "theory_bench.csv", "swa_interaction.csv", "swa_correlations.csv",
-    "table_main.tex", "table_main_swa.tex", "table_ranks.tex", "table_swa.tex", "table_phi.tex",
-    "table_claims.tex",
-    "table_theory_checks.tex", "table_theory_bench.tex",
+    "final.csv", "summary.csv", "ranks.csv", "swa_gains.csv", "swa_gains_avg.csv", "claims.csv", "evals.csv",
+    "tuning.csv", "uba.csv", "plateau.csv", "time_to_target.csv", "profile_curves.csv", "theory_checks.csv",
+    "theory_bench.csv", "swa_interaction.csv", "swa_correlations.csv",
+    "table_main.tex", "table_main_swa.tex", "table_ranks.tex", "table_swa.tex", "table_tuning.tex",
+    "table_uba.tex", "table_claims.tex", "table_profile.tex", "table_theory_checks.tex", "table_theory_bench.tex",
 )
 
 
@@ -36,57 +40,95 @@ class TheoryResults:
     checks: list[dict]
     wall_time_s: float
     bench: pd.DataFrame
+    bench_official: pd.DataFrame | None = None
 
 
-def read_theory(checks_path: str | Path, bench_path: str | Path) -> TheoryResults:
-    """Load ``checks.json`` and ``bench.csv`` with one-line errors naming the file and the key."""
+def _read_bench(path: Path) -> pd.DataFrame:
+    try:
+        bench = pd.read_csv(path)
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        raise TheoryInputError(f"{path}: not a readable CSV ({' '.join(str(err).split())[:100]})") from None
+    missing = [c for c in ("problem", "method", "converged", "grad_calls") if c not in bench.columns]
+    if missing:
+        raise TheoryInputError(f"{path}: missing column {missing[0]!r}")
+    bench["converged"] = bench["converged"].astype(str).str.lower().isin(["true", "1", "yes"])
+    return bench
+
+
+def read_theory(checks_path: str | Path, bench_path: str | Path,
+                official_path: str | Path | None = None) -> TheoryResults:
+    """Load ``checks.json`` and ``bench.csv`` (and the official-protocol bench) with one-line errors
+    naming the file and the key."""
     checks_path, bench_path = Path(checks_path), Path(bench_path)
     for p in (checks_path, bench_path):
         if not p.is_file():
-            raise TheoryInputError(f"theory output not found: {p} "
-                                   "(run `python -m theory check|bench --out DIR`)")
-    data = json.loads(checks_path.read_text())
+            raise TheoryInputError(f"theory output not found: {p} (run `python -m theory check|bench --out DIR`)")
+    try:
+        data = json.loads(checks_path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise TheoryInputError(f"{checks_path}: not valid JSON ({err})") from None
     if not isinstance(data, dict) or not isinstance(data.get("checks"), list):
         raise TheoryInputError(f"{checks_path}: expected an object with a 'checks' list")
     for i, c in enumerate(data["checks"]):
+        if not isinstance(c, dict):
+            raise TheoryInputError(f"{checks_path}: checks[{i}] must be an object")
         for key in ("name", "passed"):
             if key not in c:
                 raise TheoryInputError(f"{checks_path}: checks[{i}] lacks key {key!r}")
-    bench = pd.read_csv(bench_path)
-    missing = [c for c in ("problem", "method", "converged", "grad_calls") if c not in bench.columns]
-    if missing:
-        raise TheoryInputError(f"{bench_path}: missing column {missing[0]!r}")
-    bench["converged"] = bench["converged"].astype(str).str.lower().isin(["true", "1", "yes"])
-    return TheoryResults(data["checks"], float(data.get("wall_time_s") or 0.0), bench)
+    official = _read_bench(Path(official_path)) if official_path and Path(official_path).is_file() else None
+    return TheoryResults(data["checks"], float(data.get("wall_time_s") or 0.0), _read_bench(bench_path), official)
+
+
+def read_selections(grid: Grid, root: str | Path = ".") -> dict[str, dict]:
+    """Every strategy's choice (``results/<p>/tuning/<strategy>.json``)."""
+    out = {}
+    for strategy in grid.strategies:
+        path = Path(root) / selection_path(grid, strategy)
+        try:
+            out[strategy] = json.loads(path.read_text())
+        except (OSError, ValueError) as err:
+            raise runs.RecordError(f"{path}: cannot read the tuning choice ({err})") from None
+    return out
+
+
+def reference_config(grid: Grid, records: dict) -> dict:
+    """The resolved config of a run of the reference strategy (cosine), else of any run."""
+    ordered = sorted(records.items(), key=lambda kv: kv[0].strategy != grid.report["cosine"])
+    return next((rec["config"] for _, rec in ordered if rec.get("config")), {})
 
 
 def aggregate(grid: Grid, runs_root: str | Path, theory: TheoryResults, out_dir: str | Path,
               macros_path: str | Path, benchmarks_dir: str | Path | None = None) -> None:
-    """Write every table of TABLE_FILES into ``out_dir`` and the macros into ``macros_path``."""
+    """Write every table of TABLE_FILES into ``out_dir``, the macros into ``macros_path`` and their
+    provenance into ``provenance.json`` beside it."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    recs = records.load_runs(grid, runs_root)
-    final = records.final_table(grid, recs)
+    records = runs.load(grid, "final", runs_root)
+    plateau_records = runs.load(grid, "plateau", runs_root)
+    selections = read_selections(grid, runs_root)
+    final = runs.final_table(grid, records)
+    evals = runs.eval_table(grid, records)
     summary = tables.summary(final)
     ranks = tables.average_ranks(final)
     gains = tables.swa_gains(final)
     gains_avg = tables.swa_gain_over_strategies(final)
-    phi = tables.phi_sensitivity(summary, grid)
-    claim_rows = claims_mod.claims_table(final, grid, theory.bench)
-    evals = records.eval_table(grid, recs)
-    interaction = tables.swa_interaction(gains, records.window_lr_table(grid, recs))
+    interaction = tables.swa_interaction(gains, runs.window_lr_table(grid, records))
     correlations = tables.interaction_correlations(interaction)
+    tuning_curves = tuning.tuning_table(grid, selections)
+    uba = tables.uba_choices(grid, selections)
+    plateau = tables.plateau(grid, plateau_records, summary)
+    scores = time_to_target.scores(grid, evals)
+    curves = time_to_target.profile_curves(time_to_target.performance_ratios(
+        time_to_target.times_to_target(grid, evals)), float(grid.report["r_max"]))
+    study = claims_mod.Study(grid, final, evals, selections, theory.bench, theory.bench_official)
+    claim_rows, verdicts = claims_mod.evaluate_all(study)
 
-    final.to_csv(out / "final.csv", index=False)
-    summary.to_csv(out / "summary.csv", index=False)
-    ranks.to_csv(out / "ranks.csv", index=False)
-    gains.to_csv(out / "swa_gains.csv", index=False)
-    gains_avg.to_csv(out / "swa_gains_avg.csv", index=False)
-    phi.to_csv(out / "phi.csv", index=False)
-    claim_rows.to_csv(out / "claims.csv", index=False)
-    evals.to_csv(out / "evals.csv", index=False)
-    interaction.to_csv(out / "swa_interaction.csv", index=False)
-    correlations.to_csv(out / "swa_correlations.csv", index=False)
+    for name, frame in (("final", final), ("summary", summary), ("ranks", ranks), ("swa_gains", gains),
+                        ("swa_gains_avg", gains_avg), ("claims", claim_rows), ("evals", evals),
+                        ("tuning", tuning_curves), ("uba", uba), ("plateau", plateau), ("time_to_target", scores),
+                        ("profile_curves", curves), ("swa_interaction", interaction),
+                        ("swa_correlations", correlations)):
+        frame.to_csv(out / f"{name}.csv", index=False)
     pd.DataFrame([{k: c.get(k) for k in ("name", "passed", "summary")} for c in theory.checks]).to_csv(
         out / "theory_checks.csv", index=False)
     theory.bench.to_csv(out / "theory_bench.csv", index=False)
@@ -95,12 +137,22 @@ def aggregate(grid: Grid, runs_root: str | Path, theory: TheoryResults, out_dir:
     (out / "table_main_swa.tex").write_text(latex.main_swa_table(summary, grid))
     (out / "table_ranks.tex").write_text(latex.rank_table(ranks, grid))
     (out / "table_swa.tex").write_text(latex.swa_table(gains_avg, grid))
-    (out / "table_phi.tex").write_text(latex.phi_table(phi, grid))
+    (out / "table_tuning.tex").write_text(latex.tuning_table(grid, selections))
+    (out / "table_uba.tex").write_text(latex.uba_table(uba, grid))
     (out / "table_claims.tex").write_text(latex.claims_table(claim_rows))
+    (out / "table_profile.tex").write_text(latex.profile_table(scores, grid))
     (out / "table_theory_checks.tex").write_text(latex.theory_checks_table(theory.checks))
     (out / "table_theory_bench.tex").write_text(latex.theory_bench_table(theory.bench))
 
+    counts = {phase: len(planned_runs(grid, phase)) for phase in ("final", "tune", "plateau")}
+    tune_records = runs.load(grid, "tune", runs_root)
+    counts["reused"] = sum(bool(r.get("reused_from")) for r in [*records.values(), *tune_records.values()])
+    book = macros.MacroBook(grid.profile)
+    macros.setup_macros(book, grid, reference_config(grid, records), counts)
+    macros.result_macros(book, grid, summary, ranks, plateau, scores, selections, final)
+    macros.swa_macros(book, grid, gains_avg, correlations)
+    macros.claim_macros(book, grid, claim_rows, verdicts)
+    macros.theory_macros(book, theory)
     job_seconds = macros.benchmark_seconds(benchmarks_dir) if benchmarks_dir else None
-    values = macros.build(grid, recs, final, summary, ranks, gains_avg, phi, claim_rows, theory, job_seconds,
-                          correlations)
-    latex.write_macros(values, macros_path)
+    macros.provenance_macros(book, records, final, job_seconds)
+    book.write(macros_path, Path(macros_path).with_name("provenance.json"))

@@ -1,18 +1,20 @@
 """Training figures (seaborn/matplotlib, each saved as PDF and PNG) from the aggregated CSV tables.
 
-- ``acc_vs_budget``: final accuracy vs budget per strategy (SWA off): mean line, one dot per seed;
+- ``acc_vs_budget``: final test accuracy of each strategy's judged model vs budget: mean line, a dot per
+  seed;
 - ``swa_gain``: accuracy gain of each averaging variant vs budget (mean over strategies), per
   strategy at the full budget, and against the schedule's mean LR over the averaging window;
-- ``phi_sensitivity``: UBA accuracy vs phi per budget, cosine as the dashed reference;
-- ``anytime``: training loss and test accuracy along the full-budget runs of a few strategies.
+- ``tuning_curves``: validation accuracy vs each strategy's knob, one line per budget, the chosen value
+  marked (the equal tuning budget made visible);
+- ``performance_profile``: AlgoPerf-style profiles ρ_s(τ) of updates to the validation targets;
+- ``anytime``: training loss and validation accuracy along the full-budget runs of a few strategies.
 
-With few seeds a 95% t-interval is very wide (t = 12.7 for two seeds); the figures therefore show each
-seed, and the tables give the intervals.
+Each function returns its figure; `make_all` saves them. The figures show every seed; the tables give
+the intervals.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import matplotlib
@@ -25,7 +27,7 @@ import seaborn as sns
 from report.grid import Grid
 from report.latex import VARIANT_NAMES, display_name
 
-FIGURES = ("acc_vs_budget", "swa_gain", "phi_sensitivity", "anytime")
+FIGURES = ("acc_vs_budget", "swa_gain", "tuning_curves", "performance_profile", "anytime")
 sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
 
 
@@ -61,22 +63,21 @@ def _budget_axis(ax, grid: Grid, label: str = "budget (% of the full budget)") -
     ax.set_xlabel(label)
 
 
-def acc_vs_budget(final: pd.DataFrame, grid: Grid, out_dir: str | Path) -> None:
-    """Final accuracy (SWA off) vs budget, one line per strategy (mean), dots per seed."""
-    off = final[(final["variant"] == "off") & (final["status"] == "ok")]
+def acc_vs_budget(final: pd.DataFrame, grid: Grid) -> plt.Figure:
+    """Final test accuracy of each strategy's judged model vs budget (mean line, dots per seed)."""
+    judged = final[final["judged"].astype(bool) & (final["status"] == "ok")]
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     for color, strategy in zip(_palette(len(grid.strategies)), grid.strategies, strict=True):
         dash = (0, (4, 2)) if grid.strategy_value(strategy, "schedule.name") == "uba" else "-"
-        _mean_and_seeds(ax, off[off["strategy"] == strategy], "percent", "test_acc", color,
+        _mean_and_seeds(ax, judged[judged["strategy"] == strategy], "percent", "test_acc", color,
                         display_name(grid, strategy, tex=False), dash)
     _budget_axis(ax, grid)
     ax.set_ylabel("test accuracy (%)")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=6.5, frameon=False)
-    save(fig, out_dir, "acc_vs_budget")
+    return fig
 
 
-def swa_gain(final: pd.DataFrame, gains: pd.DataFrame, interaction: pd.DataFrame, grid: Grid,
-             out_dir: str | Path) -> None:
+def swa_gain(final: pd.DataFrame, gains: pd.DataFrame, interaction: pd.DataFrame, grid: Grid) -> plt.Figure:
     """Left: averaging gain vs budget, averaged over strategies within each seed (dots) and over seeds
     (line). Middle: mean gain per strategy at the full budget. Right: that gain against the schedule's
     mean LR over the averaging window (one dot per strategy), the "why" of the interaction."""
@@ -84,7 +85,7 @@ def swa_gain(final: pd.DataFrame, gains: pd.DataFrame, interaction: pd.DataFrame
 
     fig, axes = plt.subplots(1, 3, figsize=(10.0, 3.0), gridspec_kw={"width_ratios": [1, 2, 1.1]})
     wide = wide_by_variant(final)
-    variants = [v for v in VARIANT_NAMES if v != "off" and v in wide.columns]
+    variants = [v for v in VARIANT_NAMES if v not in ("off", "poly") and v in wide.columns]
     colors = dict(zip(variants, sns.color_palette("Set2", max(1, len(variants))), strict=False))
     for v in variants:
         per_seed = (wide[v] - wide["off"]).groupby([wide["percent"], wide["seed"]]).mean().rename("gain")
@@ -93,17 +94,17 @@ def swa_gain(final: pd.DataFrame, gains: pd.DataFrame, interaction: pd.DataFrame
     _budget_axis(axes[0], grid, "budget")
     axes[0].set_ylabel("gain over raw model (points)")
     axes[0].legend(fontsize=7, frameon=False)
-    full_label = grid.budgets[-1].label
-    full = gains[gains["budget"] == full_label].copy()
+    full_label = grid.full.label
+    full = gains[(gains["budget"] == full_label) & gains["variant"].isin(variants)].copy()
     if not full.empty:
         full["name"] = [display_name(grid, s, tex=False) for s in full["strategy"]]
         full["variant"] = [VARIANT_NAMES.get(v, v) for v in full["variant"]]
         sns.barplot(data=full, x="name", y="mean", hue="variant", ax=axes[1], palette="Set2",
                     order=[display_name(grid, s, tex=False) for s in grid.strategies])
         axes[1].axhline(0, color="black", linewidth=0.8)
-        axes[1].tick_params(axis="x", rotation=75, labelsize=6.5)
+        axes[1].tick_params(axis="x", rotation=75, labelsize=6)
         axes[1].set_xlabel("")
-        axes[1].set_ylabel(f"mean gain at {grid.budgets[-1].percent}% budget")
+        axes[1].set_ylabel(f"mean gain at {grid.full.percent}% budget")
         axes[1].legend(fontsize=6.5, frameon=False)
     at_full = interaction[interaction["budget"] == full_label]
     for v in variants:
@@ -112,37 +113,71 @@ def swa_gain(final: pd.DataFrame, gains: pd.DataFrame, interaction: pd.DataFrame
                             label=VARIANT_NAMES[v])
     axes[2].axhline(0, color="black", linewidth=0.8)
     axes[2].set_xlabel("mean LR / peak over the averaging window")
-    axes[2].set_ylabel(f"mean gain at {grid.budgets[-1].percent}% budget")
+    axes[2].set_ylabel(f"mean gain at {grid.full.percent}% budget")
     fig.tight_layout()
-    save(fig, out_dir, "swa_gain")
+    return fig
 
 
-def phi_sensitivity(final: pd.DataFrame, grid: Grid, out_dir: str | Path) -> None:
-    """UBA accuracy vs phi, one line per budget (mean) with seed dots; cosine at the same budget dashed."""
-    fig, ax = plt.subplots(figsize=(4.8, 3.2))
-    off = final[(final["variant"] == "off") & (final["status"] == "ok")]
-    phis = grid.uba_phis()
-    uba = off[off["strategy"].isin(list(phis))].assign(phi=lambda d: d["strategy"].astype(str).map(phis))
-    cosine = off[off["strategy"] == grid.report["cosine"]]
-    for color, b in zip(sns.color_palette("viridis", len(grid.budgets)), grid.budgets, strict=True):
-        _mean_and_seeds(ax, uba[uba["budget"] == b.label], "phi", "test_acc", color,
-                        f"UBA, {b.percent}% budget")
-        c = cosine[cosine["budget"] == b.label]["test_acc"]
-        if len(c) and math.isfinite(c.mean()):
-            ax.axhline(c.mean(), color=color, linestyle="--", linewidth=0.9)
-    ax.set_xscale("log")
-    if phis:
-        ax.set_xticks(sorted(phis.values()), [f"{p:g}" for p in sorted(phis.values())])
+def tuning_curves(tuning: pd.DataFrame, grid: Grid) -> plt.Figure:
+    """One panel per tuned strategy: validation accuracy vs its knob (log scale), a line per budget; the
+    chosen value of each budget circled."""
+    strategies = [s for s in grid.strategies if s in set(tuning["strategy"])]
+    cols = 6
+    rows = max(1, -(-len(strategies) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(1.7 * cols, 1.45 * rows + 0.4), squeeze=False, sharey=True)
+    colors = dict(zip([b.label for b in grid.budgets], sns.color_palette("viridis", len(grid.budgets)),
+                      strict=True))
+    for ax, strategy in zip(axes.flat, strategies, strict=False):
+        sub = tuning[tuning["strategy"] == strategy]
+        for b in grid.budgets:
+            line = sub[sub["budget"] == b.label].sort_values("value")
+            if line.empty:
+                continue
+            ax.plot(line["value"], line["val_acc"], marker="o", markersize=2.5, linewidth=1.0,
+                    color=colors[b.label], label=f"{b.percent}%")
+            chosen = line[line["chosen"].astype(bool)]
+            ax.scatter(chosen["value"], chosen["val_acc"], s=28, facecolors="none", edgecolors=colors[b.label])
+        ax.set_xscale("log")
+        ax.set_title(display_name(grid, strategy, tex=False), fontsize=6.5)
+        ax.set_xlabel(str(sub["knob"].iloc[0]).split(".")[-1], fontsize=6)
+        ax.tick_params(labelsize=5.5)
         ax.minorticks_off()
-    ax.set_xlabel("φ (log scale); dashed: cosine")
-    ax.set_ylabel("test accuracy (%)")
-    ax.legend(fontsize=7, frameon=False)
-    save(fig, out_dir, "phi_sensitivity")
+    for ax in list(axes.flat)[len(strategies):]:
+        ax.axis("off")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("val. accuracy (%)", fontsize=6.5)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=7, frameon=False,
+               title="budget", title_fontsize=7)
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    return fig
 
 
-def anytime(evals: pd.DataFrame, curves: pd.DataFrame, grid: Grid, out_dir: str | Path) -> None:
-    """Training loss (running mean) and test accuracy at the evaluation points, full budget."""
-    full = grid.budgets[-1].label
+def performance_profile(curves: pd.DataFrame, scores: pd.DataFrame, grid: Grid) -> plt.Figure:
+    """ρ_s(τ): the share of (target, seed) problems a strategy solves within τ × the fastest's updates;
+    the legend is ordered by score (area under the curve)."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    order = list(scores["strategy"])
+    colors = dict(zip(grid.strategies, _palette(len(grid.strategies)), strict=True))
+    for strategy in order:
+        c = curves[curves["strategy"] == strategy]
+        if c.empty:
+            continue
+        score = float(scores[scores["strategy"] == strategy]["score"].iloc[0])
+        ax.step(c["tau"], c["rho"], where="post", color=colors.get(strategy), linewidth=1.1,
+                label=f"{display_name(grid, strategy, tex=False)} ({score:.2f})")
+    ax.set_xlim(1.0, float(grid.report["r_max"]))
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("τ (updates / fastest strategy's updates to the target)")
+    ax.set_ylabel("share of problems solved")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=6, frameon=False)
+    return fig
+
+
+def anytime(evals: pd.DataFrame, curves: pd.DataFrame, grid: Grid) -> plt.Figure:
+    """Training loss (running mean) and validation accuracy of the judged model at the evaluation
+    points, full budget."""
+    full = grid.full.label
     chosen = [s for s in grid.report["anytime_strategies"] if s in grid.strategies]
     chosen = chosen or list(grid.strategies)[:5]
     fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.0))
@@ -156,23 +191,28 @@ def anytime(evals: pd.DataFrame, curves: pd.DataFrame, grid: Grid, out_dir: str 
                          linewidth=1.0)
         e = evals[(evals["strategy"] == strategy) & (evals["budget"] == full)]
         if len(e):
-            acc = e.groupby("step")["test_acc"].mean()
+            acc = e.groupby("step")["judged_val_acc"].mean()
             axes[1].plot(acc.index, acc.values, marker="o", markersize=3, color=color, label=label)
+    for target in grid.report["targets"]:
+        axes[1].axhline(100 * float(target), color="grey", linewidth=0.6, linestyle=":")
     axes[0].set_xlabel("iteration")
     axes[0].set_ylabel("training loss (running mean)")
     axes[0].set_yscale("log")
     axes[1].set_xlabel("iteration")
-    axes[1].set_ylabel("test accuracy (%)")
+    axes[1].set_ylabel("validation accuracy (%); dotted: targets")
     axes[1].legend(fontsize=7, frameon=False)
     fig.tight_layout()
-    save(fig, out_dir, "anytime")
+    return fig
 
 
 def make_all(grid: Grid, tables_dir: str | Path, curves: pd.DataFrame, out_dir: str | Path) -> None:
     """Every figure of FIGURES from the CSVs in ``tables_dir``."""
     t = Path(tables_dir)
     final = pd.read_csv(t / "final.csv")
-    acc_vs_budget(final, grid, out_dir)
-    swa_gain(final, pd.read_csv(t / "swa_gains.csv"), pd.read_csv(t / "swa_interaction.csv"), grid, out_dir)
-    phi_sensitivity(final, grid, out_dir)
-    anytime(pd.read_csv(t / "evals.csv"), curves, grid, out_dir)
+    save(acc_vs_budget(final, grid), out_dir, "acc_vs_budget")
+    save(swa_gain(final, pd.read_csv(t / "swa_gains.csv"), pd.read_csv(t / "swa_interaction.csv"), grid),
+         out_dir, "swa_gain")
+    save(tuning_curves(pd.read_csv(t / "tuning.csv"), grid), out_dir, "tuning_curves")
+    save(performance_profile(pd.read_csv(t / "profile_curves.csv"), pd.read_csv(t / "time_to_target.csv"), grid),
+         out_dir, "performance_profile")
+    save(anytime(pd.read_csv(t / "evals.csv"), curves, grid), out_dir, "anytime")

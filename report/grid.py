@@ -1,18 +1,28 @@
-"""The study grid: load and validate a profile (``experiments/<profile>.yaml``) and expand it into jobs.
+"""The study grid: load and validate a profile (``experiments/<profile>.yaml``) into a `Grid`.
 
-A profile declares the base training config, the full budget, the budget levels, the seeds, the
-overrides common to every run and the strategies (label -> dotted-key overrides). One training job runs
-per (strategy, budget, seed); its run record lands in ``results/<profile>/runs/<strategy>/b<pct>/s<seed>``
-(design.md section 7). The Snakefile, the report and the tests all read the grid through this module,
-so the job list has exactly one definition.
+A profile declares the base training config, the full budget and its fractions, the final seeds, the
+tuning protocol, the overrides common to every run and the strategies. A strategy is a label mapped to
+dotted-key overrides plus, optionally:
+
+- ``tune: {dotted key: [values]}``: its main knob (peak LR, Schedule-Free's scale, Prodigy's ``d_coef``,
+  DoG's ``reps_rel``, OSGM's multiplier, UBA's φ), every strategy over ``tuning.grid_size`` values, the
+  best chosen on validation accuracy per budget (`report.tuning`);
+- ``inherit: {dotted key: strategy}``: a value taken from another strategy's choice at the same budget
+  (UBA trains at cosine's chosen peak LR, as a strategy of cosine's family);
+- ``reuse: {when: {dotted key: value}, from: strategy}``: at that knob value the run equals the other
+  strategy's run bit for bit (UBA with φ = 2 is cosine), so its record is copied instead of retrained;
+- ``output: <averaging variant>``: the model the strategy is meant to be used with (DoG with its
+  polynomial average, ``poly``), on which it is tuned and judged; default ``off``, the raw model.
+
+Every key is checked when the DAG is built (`validate_strategies` resolves each strategy's config with
+`stepsize.config`), so a misspelt override fails at once with a one-line error naming the profile, the
+strategy and the key. Jobs and plans: `report.plan`. Outputs: design.md §7.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,26 +30,39 @@ from typing import Any
 import yaml
 
 LABEL_PATTERN = re.compile(r"^[A-Za-z0-9_.]+$")
-REQUIRED_KEYS = ("profile", "train_config", "seeds", "strategies")
+REQUIRED_KEYS = ("profile", "train_config", "seeds", "strategies", "tuning")
 KNOWN_KEYS = {
     "profile", "description", "train_config", "full_budget_steps", "budget_fractions", "budget_epochs",
-    "steps_per_epoch", "seeds", "common", "strategies", "theory", "resources", "report",
+    "steps_per_epoch", "seeds", "tuning", "plateau", "anytime", "common", "strategies", "theory", "resources",
+    "batching", "report",
+}
+STRATEGY_KEYS = ("tune", "inherit", "reuse", "output")  # reserved keys of a strategy; others are dotted keys
+OUTPUTS = ("off", "tail", "ema", "swalr", "poly")
+ANYTIME_DEFAULTS: dict[str, Any] = {"fractions": [0.1 * i for i in range(1, 11)], "splits": ["val"]}
+TUNING_DEFAULTS: dict[str, Any] = {"seed": 1000, "grid_size": 3, "per_budget": True, "metric": "val_acc"}
+PLATEAU_DEFAULTS: dict[str, Any] = {"strategy": None, "multiple": 4, "seeds": []}
+BATCHING_DEFAULTS: dict[str, Any] = {"by": "strategy", "max_runs": 40}
+BATCHING_BY = ("strategy", "budget", "count")
+THEORY_SIZES = ("smoke", "mini", "full")
+RESOURCE_DEFAULTS: dict[str, Any] = {
+    "gpu": 0,              # GPUs per training job; > 1 launches each run with torchrun
+    "cpus_per_gpu": 0,     # CPUs per GPU (cluster); 0 = use `threads`
+    "threads": 1,          # CPU threads per job (local)
+    "runs_per_gpu": 1,     # concurrent runs sharing one GPU (processes of `stepsize.batch --workers`)
+    "mem_mb": 4000,
+    "runtime": 30,         # minutes for one full-budget run; a job asks for the sum over its runs (+10%)
 }
 REPORT_DEFAULTS: dict[str, Any] = {
-    "cosine": "cosine",              # strategy labels the claims compare
-    "linear": "linear",
-    "step": "step",
-    "swa_variant": "swalr",          # the SWA variant the "SWA improves accuracy" claim tests
-    "small_budget_max_fraction": 0.25,   # "small budget" for the linear-vs-step claim (Li et al. 2020)
-    "equivalence_margin_pp": 0.5,        # +/- margin (accuracy points) for "phi = 2 equals cosine"
-    "anytime_strategies": ["cosine", "linear", "step", "uba_phi1", "osgm"],
-}
-RESOURCE_DEFAULTS: dict[str, Any] = {
-    "gpu": 0,              # GPUs per training run; > 1 launches the run with torchrun
-    "cpus_per_gpu": 0,     # CPUs per GPU (cluster); 0 = use `threads`
-    "threads": 1,          # CPU threads per run (local)
-    "mem_mb": 4000,
-    "runtime": 30,         # minutes for a full-budget run; a run at fraction f asks for f x this (+10%)
+    "cosine": "cosine", "linear": "linear", "step": "multistep", "wsd": "wsd", "wsd_linear": "wsd_linear",
+    "uba": "uba", "schedule_free": ["sf_sgd", "sf_adamw"], "lr_free": ["prodigy", "dadapt", "dog"],
+    "sgd_baseline": "cosine", "adam_baseline": "adamw_cosine", "constant": "constant",
+    "swa_variant": "swalr",
+    "small_budget_max_fraction": 0.25,
+    "equivalence_margin_pp": 0.5,      # +/- margin (accuracy points) of the equivalence/non-inferiority claims
+    "lr_free_margin_pp": 1.0,          # delta of "the learning-rate-free methods land within delta"
+    "targets": [0.80, 0.83, 0.85],     # validation-accuracy targets of the time-to-target profiles
+    "r_max": 4.0,                      # AlgoPerf's cut-off of the performance profiles
+    "anytime_strategies": ["cosine", "linear", "multistep", "sf_sgd", "osgm"],
 }
 
 
@@ -58,16 +81,17 @@ class Budget:
 
 
 @dataclass(frozen=True)
-class Job:
-    """One training run: a (strategy, budget, seed) grid point."""
+class Strategy:
+    """One strategy: its overrides, its knob (key and grid) and what it takes from other strategies."""
 
-    strategy: str
-    budget: Budget
-    seed: int
-
-    def run_dir(self, profile: str) -> str:
-        """The run's output folder (relative to the repository root)."""
-        return f"results/{profile}/runs/{self.strategy}/{self.budget.label}/s{self.seed}"
+    label: str
+    overrides: dict[str, Any]
+    knob: str | None = None
+    values: tuple[Any, ...] = ()
+    inherit: dict[str, str] = field(default_factory=dict)
+    reuse_when: dict[str, Any] = field(default_factory=dict)
+    reuse_from: str | None = None
+    output: str = "off"
 
 
 @dataclass
@@ -79,50 +103,41 @@ class Grid:
     full_budget_steps: int
     budgets: list[Budget]
     seeds: list[int]
+    tuning: dict[str, Any]
+    plateau: dict[str, Any]
+    anytime: dict[str, Any]
     common: dict[str, Any]
-    strategies: dict[str, dict[str, Any]]
+    strategies: dict[str, Strategy]
     theory: dict[str, Any] = field(default_factory=dict)
     resources: dict[str, Any] = field(default_factory=dict)
+    batching: dict[str, Any] = field(default_factory=dict)
     report: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     source: str = "<dict>"
 
     # ----------------------------------------------------------------------------------------------
-    @property
-    def jobs(self) -> list[Job]:
-        """Every training job, in strategy-major order."""
-        return [Job(s, b, seed) for s in self.strategies for b in self.budgets for seed in self.seeds]
-
     def budget(self, label: str) -> Budget:
         """The budget with path label ``label`` (``b25``)."""
         for b in self.budgets:
             if b.label == label:
                 return b
-        known = [b.label for b in self.budgets]
-        raise ProfileError(f"{self.source}: unknown budget label {label!r} (known: {known})")
+        raise ProfileError(f"{self.source}: unknown budget label {label!r} (known: "
+                           f"{[b.label for b in self.budgets]})")
 
-    def overrides(self, strategy: str, budget_label: str, seed: int) -> dict[str, Any]:
-        """All ``--set`` overrides of one run: common, then the strategy's, then budget and seed."""
-        if strategy not in self.strategies:
-            raise ProfileError(f"{self.source}: unknown strategy {strategy!r}")
-        merged = dict(self.common)
-        merged.update(self.strategies[strategy])
-        merged["budget.steps"] = self.budget(budget_label).steps
-        merged["train.seed"] = int(seed)
-        return merged
+    @property
+    def full(self) -> Budget:
+        """The full budget (the largest)."""
+        return self.budgets[-1]
 
-    def train_args(self, strategy: str, budget_label: str, seed: int) -> str:
-        """The ``--set key=value`` arguments of one run, shell-quoted (values as JSON, a YAML subset)."""
-        parts = [f"--set {shlex.quote(f'{k}={json.dumps(v)}')}"
-                 for k, v in self.overrides(strategy, budget_label, seed).items()]
-        return " ".join(parts)
+    def tuning_budgets(self) -> list[Budget]:
+        """The budgets tuning runs at: every one (per-budget tuning), or the full one (transferred)."""
+        return list(self.budgets) if self.tuning["per_budget"] else [self.full]
 
     def section(self, strategy: str, section: str) -> dict[str, Any]:
-        """The overrides of one config section (``optimizer``, ``schedule``, ...) a strategy runs with.
-
-        The common dotted keys come first; a strategy that sets the whole section to a mapping
-        (``optimizer: {name: osgm, lr: 1.0}``) replaces them, as ``--set section={...}`` does."""
-        own = self.strategies[strategy]
+        """The overrides of one config section (``optimizer``, ``schedule``, ...) a strategy runs with
+        (knob and inherited values not included). A strategy that sets the whole section to a mapping
+        (``optimizer: {name: adamw, lr: 0.001}``) replaces the common dotted keys, as ``--set`` does."""
+        own = self.strategies[strategy].overrides
         if isinstance(own.get(section), dict):
             return dict(own[section])
         prefix = section + "."
@@ -137,56 +152,166 @@ class Grid:
         section, _, leaf = key.partition(".")
         return self.section(strategy, section).get(leaf, default)
 
-    def uba_phis(self) -> dict[str, float]:
-        """UBA strategies (``schedule.name: uba``) -> their phi, sorted by phi."""
-        found = {s: float(self.strategy_value(s, "schedule.phi")) for s in self.strategies
-                 if self.strategy_value(s, "schedule.name") == "uba"
-                 and self.strategy_value(s, "schedule.phi") is not None}
-        return dict(sorted(found.items(), key=lambda kv: kv[1]))
+    def overrides(self, strategy: str, budget: Budget, seed: int, knobs: dict[str, Any],
+                  phase: str = "final") -> dict[str, Any]:
+        """All ``--set`` overrides of one run: common, the strategy's, the phase's evaluation, its knob
+        values, budget and seed. A dotted key under a section the strategy replaces whole goes into that
+        mapping."""
+        merged = dict(self.common)
+        merged.update(self.strategies[strategy].overrides)
+        merged.update(self.phase_overrides(phase, strategy, budget))
+        for key, value in knobs.items():
+            section, _, leaf = key.partition(".")
+            if isinstance(merged.get(section), dict):
+                merged[section] = {**merged[section], leaf: value}
+            else:
+                merged[key] = value
+        merged["budget.steps"] = budget.steps
+        merged["train.seed"] = int(seed)
+        return merged
+
+    def phase_overrides(self, phase: str, strategy: str, budget: Budget) -> dict[str, Any]:
+        """What a phase evaluates: tuning runs only the validation split at the end (and only the average
+        the strategy is judged on); final runs the test and validation splits, and, at the full budget,
+        the validation split along the way (time to target); plateau runs test and validation."""
+        output = self.strategies[strategy].output
+        if phase == "tune":
+            return {"eval.final": ["val"], "eval.averages": ["val"], "eval.along": [], "eval.at_fractions": [],
+                    "swa.variants": [] if output == "off" else [output]}
+        along = phase == "final" and budget == self.full
+        return {"eval.final": ["test", "val"], "eval.averages": ["test"],
+                "eval.along": list(self.anytime["splits"]) if along else [],
+                "eval.at_fractions": list(self.anytime["fractions"]) if along else []}
+
+    def uba_phis(self) -> dict[str, tuple[float, ...]]:
+        """UBA strategies -> the φ values they train with (their knob grid, or their fixed φ)."""
+        found = {}
+        for label, s in self.strategies.items():
+            if self.strategy_value(label, "schedule.name") != "uba":
+                continue
+            if s.knob == "schedule.phi":
+                found[label] = tuple(float(v) for v in s.values)
+            elif self.strategy_value(label, "schedule.phi") is not None:
+                found[label] = (float(self.strategy_value(label, "schedule.phi")),)
+        return found
 
     def train_resources(self) -> dict[str, Any]:
         """Resources of one training job, defaults filled in."""
-        res = dict(RESOURCE_DEFAULTS)
-        res.update(self.resources.get("train", {}))
-        return res
+        return {**RESOURCE_DEFAULTS, **self.resources.get("train", {})}
 
 
 # --------------------------------------------------------------------------------------------------
+def _error(source: str, where: str, message: str) -> ProfileError:
+    return ProfileError(f"{source}: {where}: {message}")
+
+
+def _mapping(raw: Any, source: str, key: str, defaults: dict[str, Any]) -> dict[str, Any]:
+    """``{**defaults, **raw}`` for a sub-mapping of the profile, unknown keys rejected."""
+    if raw is None:
+        return dict(defaults)
+    if not isinstance(raw, dict):
+        raise _error(source, key, f"must be a mapping, got {type(raw).__name__} {raw!r}")
+    unknown = sorted(set(raw) - set(defaults))
+    if unknown:
+        raise _error(source, f"{key}.{unknown[0]}", f"unknown key (known: {sorted(defaults)})")
+    return {**defaults, **raw}
+
+
 def _budgets(raw: dict[str, Any], source: str) -> tuple[int, list[Budget]]:
     if "budget_epochs" in raw:
-        epochs = raw["budget_epochs"]
-        spe = raw.get("steps_per_epoch")
-        if not isinstance(spe, int) or spe <= 0:
-            raise ProfileError(f"{source}: budget_epochs needs a positive integer steps_per_epoch, "
-                               f"got {spe!r}")
+        epochs, spe = raw["budget_epochs"], raw.get("steps_per_epoch")
+        if not isinstance(spe, int) or isinstance(spe, bool) or spe <= 0:
+            raise _error(source, "steps_per_epoch", f"budget_epochs needs a positive integer, got {spe!r}")
         if not isinstance(epochs, list) or not epochs or not all(
-                isinstance(e, int) and e > 0 for e in epochs):
-            raise ProfileError(f"{source}: budget_epochs must be a list of positive integers, got {epochs!r}")
-        full_epochs = max(epochs)
-        full = full_epochs * spe
-        points = [(e / full_epochs, e * spe) for e in epochs]
+                isinstance(e, int) and not isinstance(e, bool) and e > 0 for e in epochs):
+            raise _error(source, "budget_epochs", f"must be a list of positive integers, got {epochs!r}")
+        full = max(epochs) * spe
+        points = [(e / max(epochs), e * spe) for e in epochs]
     else:
         full = raw.get("full_budget_steps")
-        if not isinstance(full, int) or full <= 0:
-            raise ProfileError(f"{source}: full_budget_steps must be a positive integer, got {full!r}")
+        if not isinstance(full, int) or isinstance(full, bool) or full <= 0:
+            raise _error(source, "full_budget_steps", f"must be a positive integer, got {full!r}")
         fractions = raw.get("budget_fractions")
         if not isinstance(fractions, list) or not fractions or not all(
-                isinstance(f, int | float) and 0 < f <= 1 for f in fractions):
-            raise ProfileError(f"{source}: budget_fractions must be a list of numbers in (0, 1], "
-                               f"got {fractions!r}")
+                isinstance(f, int | float) and not isinstance(f, bool) and 0 < f <= 1 for f in fractions):
+            raise _error(source, "budget_fractions", f"must be a list of numbers in (0, 1], got {fractions!r}")
         points = [(float(f), max(1, math.ceil(f * full - 1e-9))) for f in fractions]
-    budgets = []
-    for f, steps in sorted(points):
-        pct = round(100 * f)
-        budgets.append(Budget(label=f"b{pct}", percent=pct, fraction=f, steps=steps))
+    budgets = [Budget(f"b{round(100 * f)}", round(100 * f), f, steps) for f, steps in sorted(points)]
     labels = [b.label for b in budgets]
     if len(set(labels)) != len(labels):
-        raise ProfileError(f"{source}: budgets round to duplicate percent labels {labels}")
+        raise _error(source, "budgets", f"round to duplicate percent labels {labels}")
+    if budgets[-1].fraction != 1.0:
+        raise _error(source, "budgets", "must include the full budget (fraction 1.0 / the largest epoch count)")
     return full, budgets
 
 
+def _seeds(value: Any, source: str, key: str) -> list[int]:
+    if not isinstance(value, list) or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**31
+                                              for s in value) or len(set(value)) != len(value):
+        raise _error(source, key, f"must be a list of distinct integers in [0, 2^31), got {value!r}")
+    return [int(s) for s in value]
+
+
+def _strategy(label: Any, raw: Any, source: str, grid_size: int) -> Strategy:
+    where = f"strategies.{label}"
+    if not isinstance(label, str) or not LABEL_PATTERN.match(label):
+        raise _error(source, f"strategies.{label!r}", "a label uses letters, digits, '_' or '.' only")
+    if not isinstance(raw, dict):
+        raise _error(source, where, f"must map dotted keys to values, got {raw!r}")
+    overrides = {k: v for k, v in raw.items() if k not in STRATEGY_KEYS}
+    for key in overrides:
+        if key in ("budget.steps", "train.seed"):
+            raise _error(source, f"{where}.{key}", "set by the grid, not by a strategy")
+    knob, values = None, ()
+    if "tune" in raw:
+        tune = raw["tune"]
+        if not isinstance(tune, dict) or len(tune) != 1:
+            raise _error(source, f"{where}.tune", f"must map one dotted key to its grid, got {tune!r}")
+        knob, grid = next(iter(tune.items()))
+        if not isinstance(grid, list) or not grid:
+            raise _error(source, f"{where}.tune.{knob}", f"the grid must be a non-empty list, got {grid!r}")
+        if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+                   for v in grid):
+            raise _error(source, f"{where}.tune.{knob}", f"grid values must be positive numbers, got {grid!r}")
+        if len(set(grid)) != len(grid) or list(grid) != sorted(grid):
+            raise _error(source, f"{where}.tune.{knob}", f"grid values must be increasing, got {grid!r}")
+        if len(grid) != grid_size:
+            raise _error(source, f"{where}.tune.{knob}", f"has {len(grid)} values; every strategy gets the "
+                                                         f"same tuning budget, tuning.grid_size = {grid_size}")
+        values = tuple(grid)
+    inherit = raw.get("inherit") or {}
+    if not isinstance(inherit, dict) or not all(isinstance(v, str) for v in inherit.values()):
+        raise _error(source, f"{where}.inherit", f"must map dotted keys to strategy labels, got {inherit!r}")
+    reuse = raw.get("reuse") or {}
+    if reuse and (not isinstance(reuse, dict) or set(reuse) != {"when", "from"}
+                  or not isinstance(reuse["when"], dict) or not isinstance(reuse["from"], str)):
+        raise _error(source, f"{where}.reuse", f"must be {{when: {{key: value}}, from: strategy}}, got {reuse!r}")
+    output = raw.get("output", "off")
+    if output not in OUTPUTS:
+        raise _error(source, f"{where}.output", f"must be one of {list(OUTPUTS)}, got {output!r}")
+    return Strategy(label, overrides, knob, values, dict(inherit), dict(reuse.get("when", {})),
+                    reuse.get("from"), output)
+
+
+def _check_references(strategies: dict[str, Strategy], source: str) -> None:
+    for s in strategies.values():
+        for key, parent in s.inherit.items():
+            if parent not in strategies or parent == s.label:
+                raise _error(source, f"strategies.{s.label}.inherit.{key}", f"unknown strategy {parent!r}")
+            if strategies[parent].knob != key:
+                raise _error(source, f"strategies.{s.label}.inherit.{key}", f"{parent} does not tune {key}")
+            if strategies[parent].inherit:
+                raise _error(source, f"strategies.{s.label}.inherit", f"{parent} inherits itself (one level only)")
+        if s.reuse_from is not None:
+            if s.reuse_from not in strategies or s.reuse_from == s.label:
+                raise _error(source, f"strategies.{s.label}.reuse.from", f"unknown strategy {s.reuse_from!r}")
+            if set(s.reuse_when) != {s.knob}:
+                raise _error(source, f"strategies.{s.label}.reuse.when", f"must name its knob {s.knob!r}")
+
+
 def from_dict(raw: dict[str, Any], source: str = "<dict>") -> Grid:
-    """Validate a profile mapping and build its :class:`Grid`."""
+    """Validate a profile mapping and build its :class:`Grid` (the strategies' configs are checked by
+    `validate_strategies`, which needs the training core)."""
     if not isinstance(raw, dict):
         raise ProfileError(f"{source}: a profile must be a mapping, got {type(raw).__name__}")
     for key in REQUIRED_KEYS:
@@ -197,55 +322,122 @@ def from_dict(raw: dict[str, Any], source: str = "<dict>") -> Grid:
         raise ProfileError(f"{source}: unknown key {unknown[0]!r} (known: {sorted(KNOWN_KEYS)})")
     profile = raw["profile"]
     if not isinstance(profile, str) or not LABEL_PATTERN.match(profile):
-        raise ProfileError(f"{source}: profile must be a name of letters, digits, '_' or '.', "
-                           f"got {profile!r}")
+        raise _error(source, "profile", f"must be a name of letters, digits, '_' or '.', got {profile!r}")
     full, budgets = _budgets(raw, source)
-    seeds = raw["seeds"]
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds) \
-            or len(set(seeds)) != len(seeds):
-        raise ProfileError(f"{source}: seeds must be a list of distinct integers, got {seeds!r}")
-    strategies = raw["strategies"]
-    if not isinstance(strategies, dict) or not strategies:
-        raise ProfileError(f"{source}: strategies must be a non-empty mapping label -> overrides")
-    for label, overrides in strategies.items():
-        if not isinstance(label, str) or not LABEL_PATTERN.match(label):
-            raise ProfileError(f"{source}: strategy label {label!r} must use letters, digits, '_' "
-                               "or '.' only")
-        if not isinstance(overrides, dict):
-            raise ProfileError(f"{source}: strategies.{label} must map dotted keys to values, "
-                               f"got {overrides!r}")
-        for key in overrides:
-            if key in ("budget.steps", "train.seed"):
-                raise ProfileError(f"{source}: strategies.{label} must not set {key!r} (the grid sets it)")
+    seeds = _seeds(raw["seeds"], source, "seeds")
+    if len(seeds) < 2:
+        raise _error(source, "seeds", "the claims need at least two paired seeds")
+    tuning = _mapping(raw["tuning"], source, "tuning", TUNING_DEFAULTS)
+    _seeds([tuning["seed"]], source, "tuning.seed")
+    if tuning["seed"] in seeds:
+        raise _error(source, "tuning.seed", f"{tuning['seed']} is also a final seed (tuning and judging "
+                                            "must not share runs)")
+    if not isinstance(tuning["grid_size"], int) or isinstance(tuning["grid_size"], bool) or tuning["grid_size"] < 2:
+        raise _error(source, "tuning.grid_size", f"must be an integer >= 2, got {tuning['grid_size']!r}")
+    if not isinstance(tuning["per_budget"], bool):
+        raise _error(source, "tuning.per_budget", f"must be true or false, got {tuning['per_budget']!r}")
+    if tuning["metric"] != "val_acc":
+        raise _error(source, "tuning.metric", f"only val_acc is supported, got {tuning['metric']!r}")
+    strategies_raw = raw["strategies"]
+    if not isinstance(strategies_raw, dict) or not strategies_raw:
+        raise _error(source, "strategies", "must be a non-empty mapping label -> overrides")
+    strategies = {k: _strategy(k, v, source, tuning["grid_size"]) for k, v in strategies_raw.items()}
+    _check_references(strategies, source)
+    plateau = _mapping(raw.get("plateau"), source, "plateau", PLATEAU_DEFAULTS)
+    if plateau["strategy"] is not None:
+        if plateau["strategy"] not in strategies:
+            raise _error(source, "plateau.strategy", f"unknown strategy {plateau['strategy']!r}")
+        if not isinstance(plateau["multiple"], int) or isinstance(plateau["multiple"], bool) \
+                or plateau["multiple"] < 2:
+            raise _error(source, "plateau.multiple", f"must be an integer >= 2, got {plateau['multiple']!r}")
+        plateau["seeds"] = _seeds(plateau["seeds"], source, "plateau.seeds")
+        if not plateau["seeds"]:
+            raise _error(source, "plateau.seeds", "must list at least one seed")
+    anytime = _mapping(raw.get("anytime"), source, "anytime", ANYTIME_DEFAULTS)
+    fractions = anytime["fractions"]
+    if not isinstance(fractions, list) or not all(
+            isinstance(f, int | float) and not isinstance(f, bool) and 0 < f <= 1 for f in fractions):
+        raise _error(source, "anytime.fractions", f"must be a list of fractions in (0, 1], got {fractions!r}")
+    anytime["fractions"] = [round(float(f), 6) for f in fractions]
     common = raw.get("common") or {}
     if not isinstance(common, dict):
-        raise ProfileError(f"{source}: common must map dotted keys to values, got {common!r}")
-    report = dict(REPORT_DEFAULTS)
-    report.update(raw.get("report") or {})
-    unknown_report = sorted(set(report) - set(REPORT_DEFAULTS))
-    if unknown_report:
-        raise ProfileError(f"{source}: unknown key report.{unknown_report[0]} "
-                           f"(known: {sorted(REPORT_DEFAULTS)})")
+        raise _error(source, "common", f"must map dotted keys to values, got {common!r}")
+    report = _mapping(raw.get("report"), source, "report", REPORT_DEFAULTS)
+    targets = report["targets"]
+    if not isinstance(targets, list) or not targets or not all(
+            isinstance(t, int | float) and not isinstance(t, bool) and 0 < t < 1 for t in targets):
+        raise _error(source, "report.targets", f"must be a list of accuracies in (0, 1), got {targets!r}")
+    batching = _mapping(raw.get("batching"), source, "batching", BATCHING_DEFAULTS)
+    if batching["by"] not in BATCHING_BY:
+        raise _error(source, "batching.by", f"must be one of {list(BATCHING_BY)}, got {batching['by']!r}")
+    if not isinstance(batching["max_runs"], int) or isinstance(batching["max_runs"], bool) \
+            or batching["max_runs"] < 1:
+        raise _error(source, "batching.max_runs", f"must be a positive integer, got {batching['max_runs']!r}")
     resources = raw.get("resources") or {}
+    if not isinstance(resources, dict):
+        raise _error(source, "resources", f"must be a mapping rule -> settings, got {resources!r}")
     for rule, res in resources.items():
-        bad = sorted(set(res) - set(RESOURCE_DEFAULTS))
-        if bad:
-            raise ProfileError(f"{source}: unknown key resources.{rule}.{bad[0]} "
-                               f"(known: {sorted(RESOURCE_DEFAULTS)})")
+        _mapping(res, source, f"resources.{rule}", RESOURCE_DEFAULTS)
+    theory = _mapping(raw.get("theory"), source, "theory", {"size": "mini"})
+    if theory["size"] not in THEORY_SIZES:
+        raise _error(source, "theory.size", f"must be one of {list(THEORY_SIZES)}, got {theory['size']!r}")
     return Grid(
         profile=profile, train_config=str(raw["train_config"]), full_budget_steps=full, budgets=budgets,
-        seeds=[int(s) for s in seeds], common=dict(common),
-        strategies={k: dict(v) for k, v in strategies.items()},
-        theory=dict(raw.get("theory") or {}), resources=dict(resources), report=report,
+        seeds=seeds, tuning=tuning, plateau=plateau, anytime=anytime, common=dict(common), strategies=strategies,
+        theory=theory, resources=dict(resources), batching=batching, report=report,
         description=str(raw.get("description", "")), source=source,
     )
 
 
-def load(path: str | Path) -> Grid:
-    """Load and validate a profile YAML file."""
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last silently, which
+    would drop a strategy whose label is repeated)."""
+
+
+def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+        seen.add(key)
+    return loader.construct_mapping(node, deep)
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def read_yaml(path: str | Path) -> Any:
+    """A profile file's content, with duplicate keys refused (one-line `ProfileError`)."""
     path = Path(path)
     if not path.is_file():
         raise ProfileError(f"profile file not found: {path}")
-    with path.open() as fh:
-        raw = yaml.safe_load(fh)
-    return from_dict(raw, source=str(path))
+    try:
+        return yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError as err:
+        raise ProfileError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
+    except UnicodeDecodeError:
+        raise ProfileError(f"{path}: not a text file") from None
+
+
+def load(path: str | Path) -> Grid:
+    """Load and validate a profile YAML file (or the ``profile.json`` the Snakefile writes)."""
+    return from_dict(read_yaml(path), source=str(path))
+
+
+def validate_strategies(grid: Grid) -> None:
+    """Resolve every strategy's config at every knob value, at the smallest and the full budget, with the
+    training core's validation; a bad key or value raises `ProfileError` naming profile, strategy and key."""
+    from stepsize import config
+
+    base = config.load_yaml(grid.train_config)
+    for s in grid.strategies.values():
+        for value in s.values or (None,):
+            knobs = {s.knob: value} if s.knob else {}
+            knobs.update({key: grid.strategies[parent].values[0] for key, parent in s.inherit.items()})
+            for budget in (grid.budgets[0], grid.full):
+                values = grid.overrides(s.label, budget, grid.seeds[0], knobs)
+                try:
+                    config.resolve(config.apply_values(base, values))
+                except ValueError as err:
+                    raise ProfileError(f"{grid.source}: strategy {s.label}: {err}") from None

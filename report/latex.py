@@ -10,18 +10,13 @@ from pathlib import Path
 import pandas as pd
 
 from report.grid import Grid
+from stepsize.schedules import LABELS
 from report.stats import CONFIDENCE
 
 _SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
              "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
 MACRO_NAME = re.compile(r"^[A-Za-z]+$")
-SCHEDULE_NAMES = {
-    "constant": "Constant", "step": "Step", "multistep": "Step", "steplr": "StepLR (periodic)",
-    "exponential": "Exponential",
-    "cosine": "Cosine", "linear": "Linear", "polynomial": "Polynomial", "rex": "REX",
-    "rex_code": "REX (code)", "onecycle": "OneCycle", "wsd": "WSD", "cyclic": "Cyclic", "uba": "UBA",
-}
-VARIANT_NAMES = {"off": "SWA off", "tail": "tail avg.", "ema": "EMA", "swalr": "SWALR"}
+VARIANT_NAMES = {"off": "SWA off", "tail": "tail avg.", "ema": "EMA", "swalr": "SWALR", "poly": "poly avg."}
 
 
 _GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "varepsilon", "ζ": "zeta", "η": "eta",
@@ -56,21 +51,48 @@ def escape(text: object) -> str:
     return "".join(_SPECIALS.get(ch) or (ch if ord(ch) < 128 else _unicode(ch)) for ch in str(text))
 
 
-def display_name(grid: Grid, strategy: str, tex: bool = True) -> str:
-    """A readable name for a strategy label (UBA shows its phi, OSGM its schedule); LaTeX or plain text."""
-    if strategy not in grid.strategies:
-        return escape(strategy) if tex else strategy
-    schedule = grid.strategy_value(strategy, "schedule.name")
+def _base_name(grid: Grid, strategy: str) -> str:
+    """Optimizer and schedule labels (`stepsize.optim.LABELS`, `stepsize.schedules.LABELS`): the schedule
+    alone for the reference optimizer (cosine's), "<optimizer> + <schedule>" otherwise (a constant
+    schedule is left out)."""
+    from stepsize.optim import LABELS as OPTIMIZERS
+
+    schedule = grid.strategy_value(strategy, "schedule.name") or "cosine"
     optimizer = grid.strategy_value(strategy, "optimizer.name")
-    if schedule == "uba" and grid.strategy_value(strategy, "schedule.phi") is not None:
-        phi = f"{float(grid.strategy_value(strategy, 'schedule.phi')):g}"
-        return f"UBA $\\varphi{{=}}{phi}$" if tex else f"UBA φ={phi}"
-    if optimizer == "osgm":
-        suffix = "" if schedule in (None, "constant") else f" + {SCHEDULE_NAMES.get(schedule, schedule)}"
-        return "OSGM" + suffix
-    if strategy in SCHEDULE_NAMES:
-        return SCHEDULE_NAMES[strategy]
-    return escape(strategy) if tex else strategy
+    reference = grid.strategy_value(grid.report["cosine"], "optimizer.name") \
+        if grid.report["cosine"] in grid.strategies else optimizer
+    label = LABELS.get(schedule, schedule)
+    if optimizer == reference:
+        return label
+    own = OPTIMIZERS.get(optimizer, optimizer)
+    name = own if schedule == "constant" else f"{own} + {label}"
+    output = grid.strategies[strategy].output
+    return name + (f" ({output} avg.)" if output != "off" else "")
+
+
+def display_names(grid: Grid) -> dict[str, str]:
+    """A readable, unique name per strategy (plain text): `_base_name`, and where two strategies share
+    one, the schedule parameters in which they differ."""
+    from stepsize.schedules import DEFAULTS
+
+    base = {s: _base_name(grid, s) for s in grid.strategies}
+    names = {}
+    for s, name in base.items():
+        twins = [t for t, n in base.items() if n == name]
+        if len(twins) > 1:
+            schedule = grid.strategy_value(s, "schedule.name") or "cosine"
+            params = {k: v for k, v in grid.section(s, "schedule").items()
+                      if k != "name" and v != DEFAULTS.get(schedule, {}).get(k)}
+            if params:
+                name += " (" + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in params.items()) + ")"
+        names[s] = name
+    return names
+
+
+def display_name(grid: Grid, strategy: str, tex: bool = True) -> str:
+    """A strategy's readable name (`display_names`), LaTeX-escaped unless ``tex`` is false."""
+    name = display_names(grid).get(strategy, strategy) if strategy in grid.strategies else strategy
+    return escape(name) if tex else name
 
 
 def number(value: float, digits: int = 2) -> str:
@@ -121,8 +143,9 @@ def _accuracy_cell(table: pd.DataFrame, strategy: str, budget: str, variant: str
                    bold=math.isfinite(r["mean"]) and r["mean"] == best)
 
 
-def main_table(table: pd.DataFrame, grid: Grid, variant: str = "off") -> str:
-    """Strategies x budgets, accuracy mean +/- CI half-width; the best mean per budget in bold."""
+def main_table(table: pd.DataFrame, grid: Grid, variant: str = "judged") -> str:
+    """Strategies x budgets, accuracy mean +/- CI half-width of each strategy's judged model; the best
+    mean per budget in bold."""
     sub = table[table["variant"] == variant]
     best = {b.label: sub[sub["budget"] == b.label]["mean"].max() for b in grid.budgets}
     body = [[display_name(grid, strategy)]
@@ -173,36 +196,80 @@ def swa_table(gains: pd.DataFrame, grid: Grid) -> str:
     return _tabular("l" + "c" * len(grid.budgets), ["Averaging", *budget_header(grid)], body)
 
 
-def phi_table(phi: pd.DataFrame, grid: Grid) -> str:
-    """UBA by phi (and cosine) x budgets."""
-    body = []
-    for strategy in dict.fromkeys(phi["strategy"]):
-        sub = phi[phi["strategy"] == strategy]
-        row = [display_name(grid, strategy)]
-        for b in grid.budgets:
-            r = sub[sub["budget"] == b.label]
-            row.append("--" if r.empty else mean_ci(r["mean"].iloc[0], r["half_width"].iloc[0],
-                                                    int(r["n"].iloc[0]), int(r["n_diverged"].iloc[0])))
-        body.append(row)
-    return _tabular("l" + "c" * len(grid.budgets), ["Schedule", *budget_header(grid)], body)
+def _estimate(r: pd.Series) -> str:
+    if r["unit"] in ("points", "fraction of the gap"):
+        return signed_ci(r["estimate"], r["ci_low"], r["ci_high"])
+    return escape(r["detail"]) if r["detail"] else "--"
 
 
 def claims_table(claims: pd.DataFrame) -> str:
-    """Claim, setting, our estimate with its interval, verdict."""
+    """Claim, setting, our estimate with its interval, verdict, its margin in half-widths and the
+    minimum detectable effect (80% power) at the study's seeds."""
     body, previous = [], None
     for _, r in claims.iterrows():
         first = r["claim_id"] != previous
         previous = r["claim_id"]
         claim = f"{r['claim']} \\citep{{{r['source']}}}" if first else ""
-        if r["unit"] == "points":
-            estimate = signed_ci(r["estimate"], r["ci_low"], r["ci_high"])
-        else:
-            estimate = escape(r["detail"]) if r["detail"] else "--"
-        body.append([claim, escape(r["setting"]), estimate, r["verdict"]])
+        margin = number(r["margin"], 1) if math.isfinite(r["margin"]) else "--"
+        mde = number(r["mde"]) if math.isfinite(r["mde"]) else "--"
+        body.append([claim, escape(r["setting"]), _estimate(r), r["verdict"], margin, mde])
     level = number(100 * CONFIDENCE, 0)
-    columns = (">{\\raggedright}p{0.27\\linewidth}>{\\raggedright}p{0.12\\linewidth}"
-               ">{\\raggedright}p{0.36\\linewidth}>{\\raggedright\\arraybackslash}p{0.13\\linewidth}")
-    return _tabular(columns, ["Claim", "Setting", f"Ours ({level}\\% CI)", "Verdict"], body)
+    columns = (">{\\raggedright}p{0.25\\linewidth}>{\\raggedright}p{0.14\\linewidth}"
+               ">{\\raggedright}p{0.26\\linewidth}>{\\raggedright}p{0.11\\linewidth}cc")
+    return _tabular(columns, ["Claim", "Setting", f"Ours ({level}\\% CI)", "Verdict", "Margin", "MDE"], body)
+
+
+def _knob_value(value: float) -> str:
+    return f"{value:g}"
+
+
+def tuning_table(grid: Grid, selections: dict) -> str:
+    """Each strategy's knob and its chosen value per budget (on validation); ``*`` marks a value at the
+    edge of the grid, where the best may lie outside it."""
+    body = []
+    for strategy, s in grid.strategies.items():
+        sel = selections.get(strategy) or {}
+        if not s.knob or not sel:
+            continue
+        cells = []
+        for b in grid.budgets:
+            entry = sel["budgets"][b.label]
+            mark = "$^*$" if entry.get("edge") else ""
+            cells.append(f"{_knob_value(entry['value'])}{mark}")
+        grid_text = ", ".join(_knob_value(v) for v in s.values)
+        body.append([display_name(grid, strategy), f"\\texttt{{{escape(s.knob)}}}", grid_text, *cells])
+    return _tabular("lll" + "c" * len(grid.budgets), ["Strategy", "Knob", "Grid", *budget_header(grid)], body)
+
+
+def uba_table(choices: pd.DataFrame, grid: Grid) -> str:
+    """UBA's validation accuracy per phi and budget (at cosine's chosen LR); the chosen phi in bold."""
+    if choices.empty:
+        return _tabular("l", ["UBA"], [["not in this grid"]])
+    phis = [c.removeprefix("val_acc_phi") for c in choices.columns if c.startswith("val_acc_phi")]
+    body = []
+    for _, r in choices.iterrows():
+        cells = []
+        for phi in phis:
+            value = number(r[f"val_acc_phi{phi}"])
+            cells.append(f"\\textbf{{{value}}}" if float(phi) == float(r["phi"]) else value)
+        body.append([f"{int(r['percent'])}\\%", _knob_value(r["inherited_lr"]), *cells])
+    return _tabular("lc" + "c" * len(phis), ["Budget", "Peak LR", *(f"$\\varphi={p}$" for p in phis)], body)
+
+
+def profile_table(scores: pd.DataFrame, grid: Grid) -> str:
+    """Performance-profile score, share of problems solved within r_max, and median updates to each
+    validation-accuracy target (--: not reached by most seeds)."""
+    targets = [float(t) for t in grid.report["targets"]]
+    body = []
+    for _, r in scores.iterrows():
+        medians = []
+        for t in targets:
+            v = r[f"median_updates_{round(1000 * t)}"]
+            medians.append("--" if not math.isfinite(v) else f"{v:.0f}")
+        solved = number(100 * r["solved"], 0) if math.isfinite(r["solved"]) else "--"
+        body.append([display_name(grid, str(r["strategy"])), number(r["score"]), solved, *medians])
+    header = ["Strategy", "Score", "Solved (\\%)", *(f"{100 * t:g}\\%" for t in targets)]
+    return _tabular("lcc" + "r" * len(targets), header, body)
 
 
 def theory_checks_table(checks: list[dict]) -> str:

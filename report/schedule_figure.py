@@ -25,11 +25,9 @@ from numpy.typing import NDArray
 
 from report.figures import save
 from report.grid import Grid
-from report.latex import SCHEDULE_NAMES, display_name, escape
+from report.latex import display_name, escape
 
 DEFAULT_PHIS = (0.5, 1.0, 2.0, 4.0, 10.0)
-#: Legend names of the schedules (``multistep`` is told apart from ``step`` here).
-SCHEDULE_LABELS = {**SCHEDULE_NAMES, "multistep": "Multi-step"}
 
 
 @dataclass(frozen=True)
@@ -50,12 +48,12 @@ def schedule_of(grid: Grid, strategy: str) -> tuple[str, dict[str, Any]]:
 
 def default_curves(total: int) -> list[Curve]:
     """Every schedule of ``stepsize.schedules.NAMES`` with its default parameters."""
-    from stepsize.schedules import DEFAULTS, NAMES, multiplier
+    from stepsize.schedules import DEFAULTS, LABELS, NAMES, multiplier
 
     steps = np.arange(total)
     curves = []
     for name in NAMES:
-        label = SCHEDULE_LABELS.get(name, name)
+        label = LABELS[name]
         if name == "uba":
             label += f" (φ = {DEFAULTS['uba']['phi']:g})"
         curves.append(Curve(label, multiplier(name, steps, total), name))
@@ -77,12 +75,26 @@ def _without_phi(params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k != "phi"}
 
 
+def _multiplies_a_learned_step(grid: Grid, strategy: str) -> bool:
+    """Whether the strategy's ``lr`` multiplies a learned or estimated step (OSGM, the LR-free methods)."""
+    from stepsize.optim import SPECS
+
+    spec = SPECS.get(grid.strategy_value(strategy, "optimizer.name"))
+    return spec is not None and spec.lr != "learning rate"
+
+
+def _reference_optimizer(grid: Grid) -> str | None:
+    """The optimizer of the reference strategy (cosine): the hand-made schedules' SGD."""
+    cosine = grid.report["cosine"]
+    return grid.strategy_value(cosine, "optimizer.name") if cosine in grid.strategies else None
+
+
 def _already_drawn(grid: Grid, strategy: str, total: int) -> bool:
     """Whether a strategy's curve is one of the default curves (its schedule with default parameters)
     or of the φ panel (UBA with the panel's other parameters), with the profile's common optimizer."""
     from stepsize.schedules import resolve
 
-    if grid.strategy_value(strategy, "optimizer.name") != grid.common.get("optimizer.name"):
+    if grid.strategy_value(strategy, "optimizer.name") != _reference_optimizer(grid):
         return False  # e.g. OSGM: the schedule multiplies a learned step
     name, params = schedule_of(grid, strategy)
     configured = resolve(name, total, **params)
@@ -101,9 +113,9 @@ def configured_curves(grid: Grid, total: int) -> list[Curve]:
         if _already_drawn(grid, strategy, total):
             continue
         name, params = schedule_of(grid, strategy)
-        own_optimizer = grid.strategy_value(strategy, "optimizer.name") != grid.common.get("optimizer.name")
+        own_optimizer = grid.strategy_value(strategy, "optimizer.name") != _reference_optimizer(grid)
         label = display_name(grid, strategy, tex=False) + " (as trained"
-        label += ", × learned step)" if grid.strategy_value(strategy, "optimizer.name") == "osgm" else ")"
+        label += ", × learned step)" if _multiplies_a_learned_step(grid, strategy) else ")"
         curves.append(Curve(label, multiplier(name, steps, total, **params), None if own_optimizer else name))
     return curves
 
@@ -114,7 +126,7 @@ def phi_curves(grid: Grid, total: int) -> list[Curve]:
     from stepsize.schedules import multiplier
 
     steps, params = np.arange(total), uba_params(grid, total)
-    phis = sorted(set(grid.uba_phis().values()) | set(DEFAULT_PHIS))
+    phis = sorted({phi for values in grid.uba_phis().values() for phi in values} | set(DEFAULT_PHIS))
     return [
         Curve(f"φ = {phi:g}" + (" (= cosine)" if phi == 2 else ""),
               multiplier("uba", steps, total, phi=phi, **params))
@@ -151,9 +163,8 @@ def lr_schedules(grid: Grid, out_dir: str | Path, total_steps: int | None = None
         axes[1].plot(x, curve.values, color=color, linewidth=1.2, label=curve.label)
     params = uba_params(grid, total)
     cosine = {k: v for k, v in params.items() if k in ("min_ratio", "warmup_steps")}
-    if params["phases"] is None:  # φ = 2 is cosine (single phase)
-        axes[1].plot(x, multiplier("cosine", np.arange(total), total, **cosine), color="black",
-                     linewidth=0.8, linestyle=":", label="cosine")
+    axes[1].plot(x, multiplier("cosine", np.arange(total), total, **cosine), color="black",
+                 linewidth=0.8, linestyle=":", label="cosine")  # φ = 2 is cosine
     changed = {k: v for k, v in params.items() if v != DEFAULTS["uba"].get(k, 0)}
     shown = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in changed.items())
     axes[1].set_title("UBA" + (f" ({shown})" if shown else ""), fontsize=8)
@@ -183,7 +194,9 @@ def optimizer_params(grid: Grid, strategy: str) -> dict[str, Any]:
 
     merged = grid.section(strategy, "optimizer")
     name = merged.pop("name", None)
-    if name == grid.common.get("optimizer.name"):
+    reference = grid.strategy_value(grid.report["cosine"], "optimizer.name") \
+        if grid.report["cosine"] in grid.strategies else None
+    if name == reference:
         return {}
     return {**DEFAULTS.get(name, {}), **merged}
 
@@ -198,6 +211,11 @@ def schedule_table(grid: Grid) -> str:
         name, params = schedule_of(grid, strategy)
         resolved = {**DEFAULTS.get(name, {}), **params}
         shown = ", ".join(f"{escape(k)} = {_value(v)}" for k, v in resolved.items() if v is not None)
+        knob = grid.strategies[strategy]
+        if knob.knob:
+            shown += f"; tuned: {escape(knob.knob)} $\\in$ \\{{{', '.join(_value(v) for v in knob.values)}\\}}"
+        for key, parent in knob.inherit.items():
+            shown += f"; {escape(key)} from {escape(parent)}"
         extra = optimizer_params(grid, strategy)
         if extra:
             shown += "; optimizer: " + ", ".join(f"{escape(k)} = {_value(v)}" for k, v in extra.items())

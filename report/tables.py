@@ -1,12 +1,14 @@
-"""Aggregate tidy run results (``records.final_table``) into the study's tables (pandas DataFrames).
+"""Aggregate tidy run results (`report.runs.final_table`) into the study's tables (pandas DataFrames).
 
-- ``summary``: final accuracy mean +/- 95% t-interval per strategy x budget x SWA variant; diverged runs
+- ``summary``: final accuracy mean +/- 95% t-interval per strategy x budget x variant, where variant
+  ``judged`` is the model each strategy is judged on (raw, or DoG's average); diverged and failed runs
   are counted and excluded from the mean.
 - ``average_ranks``: per budget, strategies ranked by accuracy within each seed (1 = best, a diverged
   run ranks last), then averaged over seeds -- the presentation of Li et al. (2020) and REX.
 - ``swa_gains``: paired (variant - off) accuracy differences per strategy x budget, and their average
   over strategies with an interval over seeds.
-- ``phi_sensitivity``: the UBA rows (by phi) with cosine as the reference;
+- ``uba_choices``: UBA's φ chosen per budget on validation, with its tuning scores;
+- ``plateau``: the plateau runs (``multiple`` × the full budget) against the best full-budget result;
 - ``swa_interaction``: per strategy x budget, the schedule's mean LR over the averaging window next to
   each variant's gain, and ``interaction_correlations``: their Spearman rank correlation over strategies
   -- does averaging help more when the schedule has not annealed yet?
@@ -26,8 +28,21 @@ SUMMARY_COLUMNS = ["strategy", "budget", "percent", "steps", "variant", "n", "n_
                    "mean", "ci_low", "ci_high", "half_width"]
 
 
+def with_judged(final: pd.DataFrame) -> pd.DataFrame:
+    """``final`` plus a copy of each strategy's judged rows under variant ``judged`` (first)."""
+    judged = final[final["judged"]].copy()
+    judged["variant"] = "judged"
+    out = pd.concat([judged.astype({"variant": str}), final.astype({"variant": str})], ignore_index=True)
+    order = ["judged", *[str(v) for v in final["variant"].cat.categories]]
+    out["variant"] = pd.Categorical(out["variant"], categories=order, ordered=True)
+    out["strategy"] = pd.Categorical(out["strategy"].astype(str), categories=final["strategy"].cat.categories,
+                                     ordered=True)
+    return out
+
+
 def summary(final: pd.DataFrame) -> pd.DataFrame:
-    """Mean +/- 95% CI of test accuracy (%) per strategy x budget x variant."""
+    """Mean +/- 95% CI of test accuracy (%) per strategy x budget x variant (``judged`` included)."""
+    final = with_judged(final)
     rows = []
     for (strategy, budget, variant), grp in final.groupby(["strategy", "budget", "variant"], observed=True,
                                                           sort=False):
@@ -43,9 +58,10 @@ def summary(final: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["variant", "strategy", "percent"]).reset_index(drop=True)
 
 
-def average_ranks(final: pd.DataFrame, variant: str = "off") -> pd.DataFrame:
-    """Average rank (1 = best) of each strategy per budget, over seeds, plus the mean over budgets."""
-    sub = final[final["variant"] == variant].copy()
+def average_ranks(final: pd.DataFrame) -> pd.DataFrame:
+    """Average rank (1 = best) of each strategy's judged model per budget, over seeds, plus the mean over
+    budgets; a diverged run ranks last."""
+    sub = final[final["judged"]].copy()
     sub["rank"] = sub.groupby(["budget", "seed"], observed=True)["test_acc"].rank(
         ascending=False, method="average", na_option="bottom")
     table = sub.pivot_table(index="strategy", columns="percent", values="rank", aggfunc="mean", observed=True)
@@ -55,9 +71,11 @@ def average_ranks(final: pd.DataFrame, variant: str = "off") -> pd.DataFrame:
 
 
 def wide_by_variant(final: pd.DataFrame) -> pd.DataFrame:
-    """One row per run (strategy, budget, percent, seed), one accuracy column per SWA variant."""
+    """One row per run (strategy, budget, percent, seed), one accuracy column per SWA variant (NaN for a
+    run that did not finish)."""
     keys = ["strategy", "budget", "percent", "seed"]
-    wide = final.set_index([*keys, "variant"])["test_acc"].unstack("variant").reset_index()
+    acc = final["test_acc"].where(final["status"] == "ok")
+    wide = final.assign(test_acc=acc).set_index([*keys, "variant"])["test_acc"].unstack("variant").reset_index()
     wide.columns = [str(c) for c in wide.columns]
     return wide
 
@@ -94,25 +112,38 @@ def swa_gain_over_strategies(final: pd.DataFrame, strategies: list[str] | None =
     return pd.DataFrame(rows, columns=["budget", "percent", "variant", "n", "mean", "ci_low", "ci_high"])
 
 
-def phi_sensitivity(table: pd.DataFrame, grid: Grid, variant: str = "off") -> pd.DataFrame:
-    """UBA rows ordered by phi, with the cosine reference, from a ``summary`` table."""
-    phis = grid.uba_phis()
-    sub = table[table["variant"] == variant]
+def uba_choices(grid: Grid, selections: dict) -> pd.DataFrame:
+    """UBA's φ per budget, chosen on validation at cosine's chosen peak LR, and its tuning scores."""
+    label = grid.report["uba"]
+    sel = selections.get(label)
     rows = []
-    for strategy, phi in phis.items():
-        for _, r in sub[sub["strategy"] == strategy].iterrows():
-            rows.append({"phi": phi, **r.to_dict()})
-    cosine = grid.report["cosine"]
-    for _, r in sub[sub["strategy"] == cosine].iterrows():
-        rows.append({"phi": math.nan, **r.to_dict()})
-    out = pd.DataFrame(rows, columns=["phi", *SUMMARY_COLUMNS])
-    if not out.empty:
-        out["strategy"] = out["strategy"].astype(str)
-        out["variant"] = out["variant"].astype(str)
-    return out
+    if sel and sel.get("knob"):
+        for b in grid.budgets:
+            entry = sel["budgets"][b.label]
+            rows.append({"budget": b.label, "percent": b.percent, "phi": entry["value"], "edge": entry["edge"],
+                         "inherited_lr": entry["inherited"].get("optimizer.lr", math.nan),
+                         **{f"val_acc_phi{v:g}": 100 * s if math.isfinite(s) else math.nan
+                            for v, s in zip(sel["values"], entry["scores"], strict=True)}})
+    return pd.DataFrame(rows)
 
 
-def best_strategy(table: pd.DataFrame, budget: str, variant: str = "off") -> tuple[str, float]:
+def plateau(grid: Grid, plateau_records: dict, summary_table: pd.DataFrame) -> pd.DataFrame:
+    """The plateau runs' test accuracy (mean over their seeds) next to the best judged mean at the full
+    budget, and the gap between the two (points)."""
+    accs = [100 * float(r["final"]["test_acc"]) for r in plateau_records.values()
+            if r.get("status") == "ok" and r["final"].get("test_acc") is not None]
+    ci = t_interval(accs)
+    name, best = best_strategy(summary_table, grid.full.label)
+    strategy = grid.plateau.get("strategy")
+    own = summary_table[(summary_table["strategy"] == strategy) & (summary_table["variant"] == "judged")
+                        & (summary_table["budget"] == grid.full.label)]["mean"]
+    return pd.DataFrame([{"strategy": strategy, "multiple": grid.plateau.get("multiple"), "n": ci.n,
+                          "plateau_mean": ci.mean, "plateau_low": ci.low, "plateau_high": ci.high,
+                          "strategy_full_mean": float(own.iloc[0]) if len(own) else math.nan,
+                          "best_full_strategy": name, "best_full_mean": best, "gap": ci.mean - best}])
+
+
+def best_strategy(table: pd.DataFrame, budget: str, variant: str = "judged") -> tuple[str, float]:
     """The strategy with the highest mean accuracy at a budget (ties: the first in profile order)."""
     sub = table[(table["budget"] == budget) & (table["variant"] == variant)].dropna(subset=["mean"])
     if sub.empty:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from stepsize.records import temporary_path
+from stepsize.run_record import temporary_path
 
 FILENAME = "checkpoint.pt"
 
@@ -47,7 +47,7 @@ def set_rng_states(states: dict[str, Any]) -> None:
 def save(path: str | Path, state: dict[str, Any]) -> None:
     """``torch.save(state)`` to ``path`` atomically (tmp + fsync + ``os.replace``). A failed write removes
     its temporary file; one left by a SIGKILL is removed when the run restarts
-    (`stepsize.records.remove_stale_temporaries`)."""
+    (`stepsize.run_dir.remove_stale_temporaries`)."""
     path = Path(path)
     tmp = temporary_path(path)
     try:
@@ -61,16 +61,27 @@ def save(path: str | Path, state: dict[str, Any]) -> None:
 
 
 def load_matching(path: str | Path, config: dict[str, Any]) -> dict[str, Any] | None:
-    """The checkpoint at ``path`` if it exists (None otherwise); ResumeError if its config differs."""
+    """The checkpoint at ``path`` if it exists (None otherwise); ResumeError (one line) if it cannot be
+    read or its config differs in anything that changes the computation (`run_record.comparable`: the
+    thread count, progress bar and checkpoint period may change between a run and its resume)."""
+    from stepsize.run_record import comparable
+
     path = Path(path)
     if not path.is_file():
         return None
-    state = torch.load(path, map_location="cpu", weights_only=False)
-    if state.get("config") != config:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # torn by a disk fault, truncated, not a torch file: every reader error
+        raise ResumeError(f"{path}: unreadable checkpoint ({type(err).__name__}: "
+                          f"{' '.join(str(err).split())[:120]}); delete it to start the run over") from None
+    if not isinstance(state, dict) or "config" not in state:
+        raise ResumeError(f"{path}: not a stepsize checkpoint; delete it to start the run over")
+    ours, theirs = comparable(config), comparable(state["config"])
+    if ours != theirs:
         differing = sorted(
-            f"{s}.{k}" for s in set(config) | set(state.get("config", {}))
-            for k in set(config.get(s, {})) | set(state.get("config", {}).get(s, {}))
-            if config.get(s, {}).get(k) != state.get("config", {}).get(s, {}).get(k)
+            f"{s}.{k}" for s in set(ours) | set(theirs)
+            for k in set(ours.get(s, {})) | set(theirs.get(s, {}))
+            if ours.get(s, {}).get(k) != theirs.get(s, {}).get(k)
         )
         raise ResumeError(
             f"{path} was written with a different config (differs in {', '.join(differing) or 'sections'}); "

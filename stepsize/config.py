@@ -21,25 +21,35 @@ from typing import Any
 
 import yaml
 
-SWA_VARIANTS = ("tail", "swalr", "ema")
+SWA_VARIANTS = ("tail", "swalr", "ema", "poly")  # stepsize.averaging.KINDS (kept import-free here)
+EVAL_SPLITS = ("test", "val")
 AMP_MODES = ("auto", "bf16", "off")
 
 DEFAULTS: dict[str, dict[str, Any]] = {
     "data": {"name": "fashion_mnist"},  # plus the keys of the dataset builder's DEFAULTS
     "model": {"name": "mini_resnet", "width": None},  # width null = the model's own default
     "optimizer": {"name": "momentum", "lr": 0.1},  # plus the optimizer's keyword arguments
-    "schedule": {"name": "cosine", "warmup_steps": 0},  # plus the schedule's own parameters
+    "schedule": {"name": "cosine", "warmup_steps": 0, "warmup_fraction": 0.0},  # plus its own parameters
     "budget": {"steps": 400},
     "swa": {
         "variants": [],  # subset of [tail, swalr, ema]
         "start": 0.75,  # averaging starts after round(start × steps) updates
         "period": 1,  # tail/swalr average every `period` updates (EMA: every update)
-        "swalr_lr": 0.05,
+        "swalr_lr": 0.05,  # SWALR's constant rate (absolute; or swalr_fraction × optimizer.lr)
+        "swalr_fraction": None,  # if set, swalr_lr = swalr_fraction × optimizer.lr (a tuned peak)
         "anneal_steps": 0,
         "ema_decay": 0.999,
+        "poly_gamma": 8.0,  # gamma of the polynomial-decay average (DoG's averager)
         "bn_batches": None,  # batches for update_bn (null = one epoch)
+        "running": None,  # the average the anytime evaluations report (null: tail, else ema, else poly)
     },
-    "eval": {"at_fractions": [1.0]},
+    "eval": {
+        "at_fractions": [1.0],  # budget fractions of the anytime evaluations (raw model and running average)
+        "along": ["test"],  # splits evaluated at those points
+        "final": ["test"],  # splits evaluated at the end for the raw model
+        "averages": ["test"],  # splits evaluated at the end for every average
+        "fold_bn": True,  # evaluate with BatchNorm folded into the convolutions (stepsize.evaluation)
+    },
     "train": {
         "seed": 0,
         "device": "auto",  # auto | cpu | cuda | cuda:N
@@ -53,6 +63,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "keep_checkpoint": False,  # keep DIR/checkpoint.pt after run.json is written
         "log_every": None,  # curve sampling period in steps (null = ceil(steps / 200))
         "progress": True,  # tqdm bar (only on a TTY)
+        "divergence_factor": 3.0,  # diverged: a loss > this × the first curve window's mean (null = off)
     },
 }
 # Keys whose default is null: the type they accept besides null. Dataset builders declare theirs in their
@@ -60,10 +71,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 NULLABLE: dict[str, type] = {
     "model.width": int,
     "swa.bn_batches": int,
+    "swa.swalr_fraction": float,
+    "swa.running": str,
     "train.grad_clip": float,
     "train.threads": int,
     "train.log_every": int,
-    "schedule.phases": list,  # UBA's multi-phase form; the schedule checks the entries itself
+    "train.divergence_factor": float,
 }
 # Keys whose value may have several types when their default is the one given here; the optimizer
 # validates them itself (OSGM's momentum: None, a fixed float or "learned").
@@ -81,6 +94,10 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         raw = yaml.safe_load(path.read_text())
     except yaml.YAMLError as err:
         raise ValueError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text file (a YAML config must be UTF-8 text)") from None
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read the config ({err.strerror})") from None
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -110,9 +127,26 @@ def apply_overrides(cfg: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
     return cfg
 
 
-def load(path: str | Path, overrides: Iterable[str] = ()) -> dict[str, Any]:
-    """YAML file + ``--set`` overrides → the validated, fully resolved config."""
-    return resolve(apply_overrides(load_yaml(path), overrides))
+def apply_values(cfg: dict[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a copy of ``cfg`` with each dotted key of ``values`` set to its (Python) value; a mapping
+    for a whole section replaces it, as with `apply_overrides`."""
+    cfg = copy.deepcopy(cfg)
+    for key, value in values.items():
+        parts = str(key).split(".")
+        node = cfg
+        for i, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ValueError(f"{key}: {'.'.join(parts[: i + 1])} is not a section")
+            node = child
+        node[parts[-1]] = copy.deepcopy(value)
+    return cfg
+
+
+def load(path: str | Path, overrides: Iterable[str] = (),
+         values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """YAML file + dotted-key ``values`` + ``--set`` overrides → the validated, fully resolved config."""
+    return resolve(apply_overrides(apply_values(load_yaml(path), values or {}), overrides))
 
 
 # -------------------------------------------------------------------------------------------- checking
@@ -219,14 +253,20 @@ def _check_swa(swa: dict[str, Any]) -> None:
     _require("swa.start", 0 <= swa["start"] <= 1, "a fraction in [0, 1]", swa["start"])
     _require("swa.period", swa["period"] >= 1, "an integer >= 1", swa["period"])
     _require("swa.swalr_lr", swa["swalr_lr"] > 0, "> 0", swa["swalr_lr"])
+    fraction = swa["swalr_fraction"]
+    _require("swa.swalr_fraction", fraction is None or 0 < fraction <= 1, "null or in (0, 1]", fraction)
     _require("swa.anneal_steps", swa["anneal_steps"] >= 0, "an integer >= 0", swa["anneal_steps"])
     _require("swa.ema_decay", 0 <= swa["ema_decay"] <= 1, "in [0, 1]", swa["ema_decay"])
+    _require("swa.poly_gamma", swa["poly_gamma"] >= 0, ">= 0", swa["poly_gamma"])
+    running = swa["running"]
+    _require("swa.running", running is None or (running in variants and running != "swalr"),
+             "null or one of swa.variants other than swalr", running)
     bn = swa["bn_batches"]
     _require("swa.bn_batches", bn is None or bn >= 1, "null or an integer >= 1", bn)
 
 
 def _check_train(train: dict[str, Any]) -> None:
-    _require("train.seed", train["seed"] >= 0, "an integer >= 0", train["seed"])
+    _require("train.seed", 0 <= train["seed"] < 2**31, "an integer in [0, 2^31)", train["seed"])
     device = train["device"]
     _require("train.device", re.fullmatch(r"auto|cpu|cuda(:\d+)?", device) is not None,
              "auto, cpu, cuda or cuda:N", device)
@@ -241,6 +281,19 @@ def _check_train(train: dict[str, Any]) -> None:
              train["checkpoint_every"])
     log_every = train["log_every"]
     _require("train.log_every", log_every is None or log_every >= 1, "null or an integer >= 1", log_every)
+    factor = train["divergence_factor"]
+    _require("train.divergence_factor", factor is None or factor > 1, "null or a number > 1", factor)
+
+
+def _check_eval(ev: dict[str, Any]) -> None:
+    fractions = ev["at_fractions"]
+    _require("eval.at_fractions", all(isinstance(f, int | float) and not isinstance(f, bool) and 0 < f <= 1
+                                      for f in fractions), "a list of fractions in (0, 1]", fractions)
+    for key in ("along", "final", "averages"):
+        splits = ev[key]
+        _require(f"eval.{key}", all(s in EVAL_SPLITS for s in splits) and len(set(splits)) == len(splits)
+                 and (key == "along" or splits), f"a list of distinct splits from {list(EVAL_SPLITS)}"
+                 + (" (at least one)" if key == "final" else ""), splits)
 
 
 def resolve(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -263,9 +316,7 @@ def resolve(raw: Mapping[str, Any]) -> dict[str, Any]:
     steps = cfg["budget"]["steps"]
     _require("budget.steps", steps >= 1, "an integer >= 1", steps)
     _check_swa(cfg["swa"])
-    fractions = cfg["eval"]["at_fractions"]
-    _require("eval.at_fractions", all(isinstance(f, int | float) and not isinstance(f, bool) and 0 < f <= 1
-                                      for f in fractions), "a list of fractions in (0, 1]", fractions)
+    _check_eval(cfg["eval"])
     _check_train(cfg["train"])
 
     import stepsize.data as data
@@ -281,5 +332,7 @@ def resolve(raw: Mapping[str, Any]) -> dict[str, Any]:
     _require("model.width", cfg["model"]["width"] is None or cfg["model"]["width"] >= 1,
              "null or an integer >= 1", cfg["model"]["width"])
     cfg["optimizer"] = _resolve_optimizer(given["optimizer"])
+    if cfg["swa"]["swalr_fraction"] is not None:  # SWALR at a fixed fraction of the (tuned) peak
+        cfg["swa"]["swalr_lr"] = cfg["swa"]["swalr_fraction"] * cfg["optimizer"]["lr"]
     cfg["schedule"] = _resolve_schedule(given["schedule"], steps)
     return {section: cfg[section] for section in DEFAULTS}

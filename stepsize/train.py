@@ -2,22 +2,27 @@
 
     python -m stepsize.train CONFIG --out DIR [--set key=value ...]
     torchrun --nproc_per_node=2 -m stepsize.train CONFIG --out DIR      # DDP (gloo on CPU, nccl on CUDA)
+    python -m stepsize.batch PLAN.json                                  # many runs in one process
 
 The loop: config → seeds → data → model (channels_last) → optimizer/scheduler from `stepsize.optim` /
 `stepsize.schedules` → optional ``torch.compile`` and DDP → ``budget.steps`` updates, each
 ``loss = CE_smooth(model(x), y)`` (bf16 autocast on CUDA), ``backward``, optional clipping,
-``optimizer.step()``, ``scheduler.step()``. The SWA variants of `stepsize.averaging` share the run:
-``tail``/``ema`` average the base trajectory; ``swalr`` forks at the averaging start and runs after
-the base run on the same later batches (Izmailov et al., UAI 2018).
+``optimizer.step()``, ``scheduler.step()``. The averages of `stepsize.averaging` share the run:
+``tail``/``ema``/``poly`` average the base trajectory; ``swalr`` forks at the averaging start and runs
+after the base run on the same later batches (Izmailov et al., UAI 2018).
 
-Faults: a non-finite training loss stops the run with ``status: diverged`` (exit 0). The losses stay
-on the device and are checked when the curve window is flushed (every ``log_every`` updates: one host
-sync), and ``diverged_step`` is the exact update whose loss was the first non-finite one. Periodic
-checkpoints (``train.checkpoint_every``) are atomic; rerunning the same command resumes and ends with
-bit-identical metrics on CPU, and removes the temporary files of writes cut short by a kill. Config and
-data errors and a missing ffcv print one line and exit 1. ``run.json`` is written atomically by rank 0
-only. Without autocast (``train.amp=off``, or CPU), batches are cast to the model's dtype where they
-enter it (`input_dtype`), so FFCV's fp16 CUDA batches also work with an fp32 model.
+Optimizers with an evaluation point (Schedule-Free, `stepsize.optim.modes`) are evaluated, averaged and
+checkpointed at that point, with BatchNorm statistics recomputed there before each evaluation; their
+training point is restored bit for bit afterwards, so evaluating never changes the trajectory.
+
+Faults: a run *diverges* at the first update whose training loss is non-finite or exceeds
+``train.divergence_factor`` × the mean loss of its first curve window (default 3: a cross-entropy of
+2.3 at initialisation becomes 6.9), or whose last update leaves non-finite weights; it stops with
+``status: diverged`` (exit 0). The losses stay on the device and are checked when the curve window is
+flushed (every ``log_every`` updates: one host sync). Periodic checkpoints (``train.checkpoint_every``)
+are atomic; rerunning the same command resumes and ends with bit-identical metrics on CPU. The output
+folder is locked for the run (`stepsize.run_dir`) and checked writable before any compute. Config,
+data and file-system errors print one line and exit 1. ``run.json`` is written atomically by rank 0.
 """
 
 from __future__ import annotations
@@ -40,15 +45,18 @@ from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
 
-from stepsize import averaging, checkpoint, config, distributed, records  # noqa: E402
+from stepsize import averaging, checkpoint, config, distributed, run_dir, run_record  # noqa: E402
+from stepsize.evaluation import evaluate_splits  # noqa: E402
 from stepsize.models import as_input  # noqa: E402
+from stepsize.optim.modes import evaluation_point, has_modes, restore_training_point  # noqa: E402
 
 #: Fault injection for the resume tests: the process SIGKILLs itself after this many updates (base
 #: updates, then SWALR-branch updates, counted together).
 KILL_ENV = "STEPSIZE_FAULT_KILL_AT"
+#: The averages of the base trajectory, in the order the anytime evaluation prefers them.
+BASE_AVERAGES = ("tail", "ema", "poly")
 
 
 def seed_everything(seed: int) -> None:
@@ -81,24 +89,14 @@ def input_dtype(amp: bool, model: nn.Module) -> torch.dtype | None:
     return None if amp else next(model.parameters()).dtype
 
 
-@torch.no_grad()
-def evaluate(
-    model: nn.Module, data: Any, autocast: Callable[[], AbstractContextManager], channels_last: bool,
-    dtype: torch.dtype | None = None,
-) -> dict[str, float]:
-    """Top-1 accuracy and mean cross-entropy (no label smoothing) on the whole test split; batches enter
-    the model through `stepsize.models.as_input` (memory format, ``dtype``) as in training."""
-    was_training = model.training
-    model.eval()
-    correct, loss_sum, n = 0, 0, 0  # device tensors after the first batch: one sync at the end
-    for x, y in data.eval_batches():
-        with autocast():
-            out = model(as_input(x, channels_last, dtype))
-        loss_sum = loss_sum + F.cross_entropy(out.float(), y, reduction="sum").double()
-        correct = correct + (out.argmax(1) == y).sum()
-        n += len(y)
-    model.train(was_training)
-    return {"test_acc": int(correct) / n, "test_loss": float(loss_sum) / n}
+def own_library_modules(cfg: dict[str, Any]) -> set[str]:
+    """The schedule and optimizer spec modules a run uses (the other specs it imports do not count in
+    its code provenance, `run_record.code_provenance`)."""
+    import stepsize.optim
+    import stepsize.schedules
+
+    return {stepsize.schedules.spec(cfg["schedule"]["name"]).core.__module__,
+            stepsize.optim.spec(cfg["optimizer"]["name"]).build.__module__}
 
 
 class Run:
@@ -133,6 +131,10 @@ class Run:
             cfg["data"], device=self.device, seed=tcfg["seed"], rank=self.procs.rank,
             world_size=self.procs.world_size,
         )
+        missing = [s for s in {*cfg["eval"]["along"], *cfg["eval"]["final"]} if s not in self.data.splits]
+        if missing:
+            raise ValueError(f"eval: split {missing[0]!r} is not in the data (splits: "
+                             f"{', '.join(self.data.splits)}; a validation split needs data.val_size > 0)")
         mcfg = {k: v for k, v in cfg["model"].items() if k != "name"}
         self.net = stepsize.models.create(
             cfg["model"]["name"], self.data.num_classes, self.data.in_channels, **mcfg
@@ -142,35 +144,42 @@ class Run:
         self.optimizer = stepsize.optim.create(
             cfg["optimizer"]["name"], self.net.parameters(), cfg["optimizer"]["lr"], **ocfg
         )
+        self.modes = has_modes(self.optimizer)  # Schedule-Free: a training and an evaluation point
+        if self.modes:
+            self.optimizer.train()
         scfg = {k: v for k, v in cfg["schedule"].items() if k != "name"}
         self.scheduler = stepsize.schedules.create(
             cfg["schedule"]["name"], self.optimizer, self.steps, **scfg
         )
         fast = torch.compile(self.net) if tcfg["compile"] else self.net
-        self.fast = fast  # raw-model evaluation (compiled, not DDP-wrapped)
+        self.fast = fast  # evaluation (compiled, not DDP-wrapped)
         if self.procs.distributed:
             ids = [self.device.index] if self.device.type == "cuda" else None
             fast = nn.parallel.DistributedDataParallel(fast, device_ids=ids)
         self.model = fast  # the training forward
         self.criterion = nn.CrossEntropyLoss(label_smoothing=tcfg["label_smoothing"])
         self.grad_clip = tcfg["grad_clip"]
+        self.divergence_factor = tcfg["divergence_factor"]
+        self.reference_loss: float | None = None  # mean loss of the first curve window
 
         swa = cfg["swa"]
         self.variants = list(swa["variants"])
         self.fork_step = averaging.start_step(swa["start"], self.steps)
         self.averagers = {
             kind: averaging.Averager(kind, self.net, start=self.fork_step, period=swa["period"],
-                                     ema_decay=swa["ema_decay"])
-            for kind in ("tail", "ema") if kind in self.variants
+                                     ema_decay=swa["ema_decay"], poly_gamma=swa["poly_gamma"])
+            for kind in BASE_AVERAGES if kind in self.variants
         }
         self.fork: dict[str, Any] | None = None  # model/optimizer state at the averaging start (swalr)
         self.swalr: Any = None  # (SWALR scheduler) during the branch
         self.swalr_avg: averaging.Averager | None = None
         self.eval_steps = {max(1, round(f * self.steps)): f for f in sorted(cfg["eval"]["at_fractions"])}
+        self.along, self.final_splits = tuple(cfg["eval"]["along"]), tuple(cfg["eval"]["final"])
+        self.average_splits = tuple(cfg["eval"]["averages"])
         self.log_every = tcfg["log_every"] or math.ceil(self.steps / 200)
         self.checkpoint_every = tcfg["checkpoint_every"]
         self.kill_at = int(os.environ.get(KILL_ENV, "0") or 0)
-        self.record = records.new_record(cfg)
+        self.record = run_record.new_record(cfg)
         self.phase, self.done = "base", 0  # the phase and the updates done in it (the branch counts from 0)
         self.window: list[torch.Tensor] = []  # losses since the last curve point
         self.elapsed_before = 0.0  # wall time of earlier (interrupted) processes of this run
@@ -182,27 +191,32 @@ class Run:
     def checkpoint_path(self) -> Path:
         return self.out_dir / checkpoint.FILENAME
 
-    def state(self) -> dict[str, Any]:
+    def state(self, train_point: list[torch.Tensor] | None) -> dict[str, Any]:
+        """Everything a resume needs; the model at its evaluation point, ``train_point`` beside it."""
         return {
             "config": self.cfg,
             "phase": self.phase,
             "done": self.done,
             "elapsed_s": self.elapsed_before + time.perf_counter() - self.started,
             "model": self.net.state_dict(),
+            "train_point": train_point,
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "swalr": None if self.swalr is None else self.swalr.state_dict(),
-            "averagers": {k: a.model.state_dict() for k, a in self.averagers.items()},
-            "swalr_average": None if self.swalr_avg is None else self.swalr_avg.model.state_dict(),
+            "averagers": {k: a.state_dict() for k, a in self.averagers.items()},
+            "swalr_average": None if self.swalr_avg is None else self.swalr_avg.state_dict(),
             "fork": self.fork,
             "window": [float(v) for v in self.window],
+            "reference_loss": self.reference_loss,
             "rng": checkpoint.rng_states(),
             "record": self.record,
         }
 
     def save_checkpoint(self) -> None:
+        """Atomic checkpoint, saved at the evaluation point (Schedule-Free: x, as its README asks)."""
         if self.procs.is_main:
-            checkpoint.save(self.checkpoint_path, self.state())
+            with evaluation_point(self.optimizer) as train_point:
+                checkpoint.save(self.checkpoint_path, self.state(train_point))
         distributed.barrier(self.procs)
 
     def resume(self) -> bool:
@@ -212,13 +226,16 @@ class Run:
             return False
         self.phase, self.done, self.fork = state["phase"], state["done"], state["fork"]
         self.elapsed_before, self.record = state["elapsed_s"], state["record"]
+        self.reference_loss = state["reference_loss"]
         self.net.load_state_dict(state["model"])
         for kind, avg_state in state["averagers"].items():
-            self.averagers[kind].model.load_state_dict(avg_state)
+            self.averagers[kind].load_state_dict(avg_state)
         if self.phase == "swalr":
             self._start_swalr_branch(from_fork=False)
-            self.swalr_avg.model.load_state_dict(state["swalr_average"])
+            self.swalr_avg.load_state_dict(state["swalr_average"])
         self.optimizer.load_state_dict(state["optimizer"])
+        if state["train_point"] is not None:
+            restore_training_point(self.optimizer, state["train_point"])
         self.scheduler.load_state_dict(state["scheduler"])
         if self.swalr is not None:
             self.swalr.load_state_dict(state["swalr"])
@@ -232,14 +249,23 @@ class Run:
         if self.kill_at and work == self.kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
 
+    def _first_bad(self, values: list[float], n_updates: int) -> int | None:
+        """The update (1-based) of the first loss that is non-finite or above the divergence band."""
+        limit = math.inf
+        if self.divergence_factor is not None and self.reference_loss is not None:
+            limit = self.divergence_factor * self.reference_loss
+        first = n_updates - len(values) + 1
+        return next((first + i for i, v in enumerate(values) if not math.isfinite(v) or v > limit), None)
+
     def _flush_window(self, n_updates: int, lr: float) -> int | None:
         """Append a curve point (step = updates done, mean loss since the last point) in the base phase;
-        return the update number (1-based, same axis) of the first non-finite loss on any rank, or None.
-        At the budget's end, weights made non-finite by the last update count as diverging there."""
+        return the update number of the first diverging loss on any rank, or None. At the budget's end,
+        weights made non-finite by the last update count as diverging there."""
         values = torch.stack(self.window).tolist()
         self.window.clear()
-        bad = next((n_updates - len(values) + 1 + i for i, v in enumerate(values) if not math.isfinite(v)),
-                   None)
+        bad = self._first_bad(values, n_updates)
+        if bad is None and self.reference_loss is None and self.phase == "base":
+            self.reference_loss = sum(values) / len(values)
         if bad is None and n_updates == self.steps and not all(
                 bool(torch.isfinite(p).all()) for p in self.net.parameters()):
             bad = n_updates
@@ -269,6 +295,14 @@ class Run:
         self.window.append(loss.detach())
         return lr
 
+    def _average(self, averagers: list[averaging.Averager], n_updates: int) -> None:
+        """Add the iterate after ``n_updates`` updates (its evaluation point) to the averages due."""
+        due = [a for a in averagers if a.due(n_updates)]
+        if due:
+            with evaluation_point(self.optimizer):
+                for avg in due:
+                    avg.update(self.net)
+
     def _train(self) -> int | None:
         """Run the current phase from ``self.done`` to the budget; return the diverged step or None."""
         base = self.phase == "base"
@@ -285,8 +319,7 @@ class Run:
             self.done += 1
             n_updates = step + 1
             self.data.set_progress(n_updates / self.steps)
-            for avg in averagers:
-                avg.maybe_update(self.net, n_updates)
+            self._average(averagers, n_updates)
             if self.bar is not None:
                 self.bar.update()
             if self.done % self.log_every == 0 or n_updates == self.steps:
@@ -321,81 +354,108 @@ class Run:
                                             ema_decay=swa["ema_decay"])
 
     # ------------------------------------------------------------------------------------ evaluation
-    def _averaged_metrics(self, avg: averaging.Averager) -> dict[str, Any]:
+    def _evaluate(self, model: nn.Module, splits: tuple[str, ...]) -> dict[str, float]:
+        return evaluate_splits(model, self.data, splits, fold_bn=self.cfg["eval"]["fold_bn"],
+                               autocast=self.autocast, channels_last=self.channels_last,
+                               dtype=self.input_dtype)
+
+    def _recompute_bn(self, model: nn.Module) -> None:
+        averaging.recompute_bn(model, self.data.bn_batches(self.cfg["swa"]["bn_batches"]), self.autocast,
+                               self.channels_last, self.input_dtype)
+
+    def _raw_metrics(self, splits: tuple[str, ...]) -> dict[str, float]:
+        """The raw model on ``splits``, at its evaluation point (BatchNorm recomputed there if it has
+        one, as Schedule-Free's README asks)."""
+        with evaluation_point(self.optimizer):
+            if self.modes:
+                self._recompute_bn(self.net)
+            return self._evaluate(self.fast, splits)
+
+    def _averaged_metrics(self, avg: averaging.Averager, splits: tuple[str, ...]) -> dict[str, Any]:
         if avg.n_averaged == 0:
-            return {**records.null_metrics(), **avg.summary()}
-        averaging.recompute_bn(avg.model, self.data.bn_batches(self.cfg["swa"]["bn_batches"]),
-                               self.autocast, self.channels_last, self.input_dtype)
-        return {**self._evaluate(avg.model), **avg.summary()}
+            return {**run_record.null_metrics(splits), **avg.summary()}
+        self._recompute_bn(avg.model)
+        return {**self._evaluate(avg.model, splits), **avg.summary()}
 
-    def _evaluate(self, model: nn.Module) -> dict[str, float]:
-        return evaluate(model, self.data, self.autocast, self.channels_last, self.input_dtype)
-
-    def _eval_entry(self, step: int, raw: dict[str, Any], averaged: dict[str, Any] | None,
-                    variant: str | None) -> dict[str, Any]:
-        return {
-            "step": step, "fraction": self.eval_steps[step], **raw,
-            "averaged_test_acc": None if averaged is None else averaged["test_acc"],
-            "averaged_variant": variant,
-        }
+    def _running_average(self) -> str | None:
+        """The base average the anytime evaluation reports (``swa.running``, else tail, else ema, else
+        poly), or None."""
+        chosen = self.cfg["swa"]["running"]
+        if chosen in self.averagers:
+            return chosen
+        return next((k for k in BASE_AVERAGES if k in self.averagers), None)
 
     def _evaluate_at(self, step: int) -> None:
-        """Anytime evaluation during the base run (rank 0): raw model, and tail (else ema) if started."""
+        """Anytime evaluation during the base run (rank 0): raw model, and the running average if started."""
         if self.procs.is_main:
             t = time.perf_counter()
-            variant = next((k for k in ("tail", "ema") if k in self.averagers), None)
-            averaged = None
+            variant, averaged = self._running_average(), None
             if variant is not None and self.averagers[variant].n_averaged > 0:
-                averaged = self._averaged_metrics(self.averagers[variant])
-            raw = self._evaluate(self.fast)
-            self.record["evals"].append(self._eval_entry(step, raw, averaged, variant if averaged else None))
+                averaged = self._averaged_metrics(self.averagers[variant], self.along)
+            entry = {"step": step, "fraction": self.eval_steps[step], **self._raw_metrics(self.along),
+                     "averaged": averaged, "averaged_variant": variant if averaged else None}
+            self.record["evals"].append(entry)
             self.timings["eval_s"] += time.perf_counter() - t
         distributed.barrier(self.procs)
 
     def _finish_base(self) -> None:
-        """Final raw evaluation, tail/ema averages (BN recomputed), the eval entry at the budget's end."""
+        """Final raw evaluation, base averages (BN recomputed), the eval entry at the budget's end."""
         if self.procs.is_main:
             t = time.perf_counter()
-            self.record["final"] = self._evaluate(self.fast)
+            self.record["final"] = self._raw_metrics(self.final_splits)
             for kind, avg in self.averagers.items():
-                self.record["averaged"][kind] = self._averaged_metrics(avg)
+                self.record["averaged"][kind] = self._averaged_metrics(avg, self.average_splits)
             if self.steps in self.eval_steps:
-                variant = next((k for k in ("tail", "ema") if k in self.averagers), None)
-                averaged = self.record["averaged"].get(variant) if variant else None
-                self.record["evals"].append(self._eval_entry(self.steps, self.record["final"], averaged,
-                                                             variant))
+                self.record["evals"].append(self._last_eval_entry())
             self.timings["eval_s"] += time.perf_counter() - t
         distributed.barrier(self.procs)
+
+    def _last_eval_entry(self) -> dict[str, Any]:
+        """The anytime entry at the budget's end, from the final metrics (evaluating only the ``along``
+        splits that the final evaluation did not cover)."""
+        keys = list(run_record.null_metrics(self.along))
+        extra = tuple(s for s in self.along if s not in self.final_splits)
+        raw = {**self.record["final"], **(self._raw_metrics(extra) if extra else {})}
+        variant = self._running_average()
+        averaged = None
+        if variant is not None and self.averagers[variant].n_averaged > 0:
+            missing = tuple(s for s in self.along if s not in self.average_splits)
+            found = {**self.record["averaged"][variant],
+                     **(self._averaged_metrics(self.averagers[variant], missing) if missing else {})}
+            averaged = {k: found[k] for k in keys}
+        return {"step": self.steps, "fraction": self.eval_steps[self.steps], **{k: raw[k] for k in keys},
+                "averaged": averaged, "averaged_variant": variant if averaged is not None else None}
 
     def _finish_swalr(self) -> None:
         if self.procs.is_main:
             t = time.perf_counter()
-            raw = self._evaluate(self.net)
-            self.record["averaged"]["swalr"] = {
-                **self._averaged_metrics(self.swalr_avg),
-                "raw_test_acc": raw["test_acc"], "raw_test_loss": raw["test_loss"],
-                "swa_lr": self.cfg["swa"]["swalr_lr"],
-            }
+            self.record["averaged"]["swalr"] = {**self._averaged_metrics(self.swalr_avg, self.average_splits),
+                                                "swa_lr": self.cfg["swa"]["swalr_lr"]}
             self.timings["eval_s"] += time.perf_counter() - t
         distributed.barrier(self.procs)
 
     def _diverged(self, step: int) -> None:
-        """Record a divergence at update ``step`` (its loss was the first non-finite one). Detection waits
-        for the next curve flush, so anytime evaluations at ``step`` or later saw the diverged weights:
-        they are dropped."""
+        """Record a divergence at update ``step``. Detection waits for the next curve flush, so anytime
+        evaluations at ``step`` or later saw the diverged weights: they are dropped."""
+        nulls = run_record.null_metrics(self.final_splits)
         if self.phase == "base":
-            self.record.update(status="diverged", diverged_step=step, final=records.null_metrics())
-            self.record["averaged"] = {v: records.null_metrics() for v in self.variants}
+            self.record.update(status="diverged", diverged_step=step, final=nulls)
+            self.record["averaged"] = {v: run_record.null_metrics(self.average_splits) for v in self.variants}
             self.record["evals"] = [e for e in self.record["evals"] if e["step"] < step]
         else:  # the SWALR branch diverged; the base run and its other averages stand
-            self.record["averaged"]["swalr"] = {**records.null_metrics(), "diverged_step": step}
+            self.record["averaged"]["swalr"] = {**run_record.null_metrics(self.average_splits),
+                                                "diverged_step": step}
 
     # ------------------------------------------------------------------------------------ the run
-    def execute(self) -> dict[str, Any]:
-        """Train (resuming if a matching checkpoint exists), evaluate, and return the run record."""
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        if self.procs.is_main:  # temporaries of writes cut short by a kill (rank 0 is the only writer)
-            records.remove_stale_temporaries(self.out_dir, (checkpoint.FILENAME, "run.json"))
+    def execute(self, claimed: bool = False) -> dict[str, Any]:
+        """Train (resuming if a matching checkpoint exists), evaluate, and return the run record.
+        ``claimed``: the caller already holds the output folder (`stepsize.run_dir.claim`)."""
+        own = self.procs.is_main and not claimed
+        with run_dir.claim(self.out_dir) if own else nullcontext(self.out_dir):
+            distributed.barrier(self.procs)
+            return self._execute()
+
+    def _execute(self) -> dict[str, Any]:
         self.resume()
         total = self.steps + (self.steps - self.fork_step if "swalr" in self.variants else 0)
         progress = self.cfg["train"]["progress"] and self.procs.is_main and sys.stderr.isatty()
@@ -429,94 +489,88 @@ class Run:
     def _close(self) -> dict[str, Any]:
         if self.bar is not None:
             self.bar.close()
-        self.record.update(records.environment(self.device, self.procs.world_size))
+        self.record.update(run_record.environment(self.device, self.procs.world_size))
+        self.record["divergence"] = {"factor": self.divergence_factor, "reference_loss": self.reference_loss}
+        self.record["code"] = {"modules": run_record.code_provenance(own_library_modules(self.cfg))}
         self.record["wall_time_s"] = self.elapsed_before + time.perf_counter() - self.started
         self.record["timings_s"] = {k: round(v, 4) for k, v in self.timings.items()}
         if self.procs.is_main:
-            records.write_json_atomic(self.out_dir / "run.json", self.record)
+            run_record.write_json_atomic(self.out_dir / "run.json", self.record)
             if not self.cfg["train"]["keep_checkpoint"]:
                 self.checkpoint_path.unlink(missing_ok=True)
         distributed.barrier(self.procs)
         return self.record
 
 
-def train(cfg: dict[str, Any], out_dir: str | Path, started: float | None = None) -> dict[str, Any]:
+def train(cfg: dict[str, Any], out_dir: str | Path, started: float | None = None,
+          claimed: bool = False) -> dict[str, Any]:
     """Run the resolved config ``cfg`` and write ``out_dir/run.json``; return the record.
 
     ``started``: ``time.perf_counter()`` when this run began (default: when this module was imported).
+    ``claimed``: the caller holds the output folder already (the batch runner).
     """
     t = time.perf_counter()
     run = Run(cfg, Path(out_dir), started)
     run.timings["startup_s"] = t - run.started
     run.timings["setup_s"] = time.perf_counter() - t
     try:
-        return run.execute()
+        return run.execute(claimed)
     finally:
         distributed.shutdown(run.procs)
 
 
-def run_command(config_path: str, out: str, overrides: list[str], started: float | None = None) -> int:
-    """One run as the CLI does it: 0 for ok/diverged, 1 (one line on stderr) for config/data errors and
-    a missing optional dependency (ffcv)."""
+def one_line(err: BaseException) -> str:
+    """An error as one line (its type named when the message alone would not say what it is)."""
+    text = " ".join(str(err).split())
+    if isinstance(err, OSError) and not isinstance(err, run_dir.RunDirError):
+        if err.strerror:
+            where = f": {err.filename}" if getattr(err, "filename", None) else ""
+            return f"{err.strerror}{where}"
+        return f"{type(err).__name__}: {text}"
+    return text
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """The errors a run reports as one line (config, data, resume, output folder, disk, a missing
+    optional package), never a traceback."""
     from stepsize.data.base import MissingDependencyError
 
+    return (ValueError, OSError, MissingDependencyError)
+
+
+def summary_line(record: dict[str, Any], out: str | Path) -> str:
+    """``ok: test_acc=... tail=... wall=...s -> DIR/run.json``."""
+    status = record["status"]
+    extra = f" at step {record['diverged_step']}" if status == "diverged" else ""
+    metrics = " ".join(f"{k}={v}" for k, v in record["final"].items() if k.endswith("_acc"))
+    averaged = " ".join(f"{k}={v.get('test_acc', v.get('val_acc'))}" for k, v in record["averaged"].items())
+    wall = f"wall={record['wall_time_s']:.1f}s"
+    return f"{status}{extra}: {metrics} {averaged} {wall} -> {Path(out) / 'run.json'}"
+
+
+def run_command(config_path: str, out: str, overrides: list[str], started: float | None = None) -> int:
+    """One run as the CLI does it: 0 for ok/diverged, 1 (one line on stderr) for a config, data, resume,
+    output-folder or disk error and a missing optional dependency (ffcv, an optimizer's package)."""
     try:
         cfg = config.load(config_path, overrides)
         record = train(cfg, out, started)
-    except (ValueError, FileNotFoundError, MissingDependencyError) as err:  # config/data/resume: one line
-        print(f"stepsize.train: error: {err}", file=sys.stderr)
+    except _user_errors() as err:
+        print(f"stepsize.train: error: {one_line(err)}", file=sys.stderr)
         return 1
     if distributed.from_environment().is_main:
-        final, status = record["final"], record["status"]
-        extra = f" at step {record['diverged_step']}" if status == "diverged" else ""
-        averaged = " ".join(f"{k}={v['test_acc']}" for k, v in record["averaged"].items())
-        print(f"{status}{extra}: test_acc={final['test_acc']} {averaged} wall={record['wall_time_s']:.1f}s "
-              f"-> {Path(out) / 'run.json'}", flush=True)
+        print(summary_line(record, out), flush=True)
     return 0
 
 
-def run_jobs(path: str) -> int:
-    """Run every line of ``path`` (``CONFIG --out DIR [--set ...]``; ``#`` comments) in this process, one
-    after the other, sparing each run the interpreter and torch start-up. Returns the worst exit status."""
-    import shlex
-
-    try:
-        lines = Path(path).read_text().splitlines()
-    except OSError as err:
-        print(f"stepsize.train: error: --jobs {path}: {err.strerror}", file=sys.stderr)
-        return 1
-    worst = 0
-    for number, line in enumerate(lines, start=1):
-        if not line.strip() or line.lstrip().startswith("#"):
-            continue
-        started = time.perf_counter()
-        args = PARSER.parse_args(shlex.split(line))
-        if args.jobs or not args.config or not args.out:
-            print(f"stepsize.train: error: --jobs {path}:{number}: expected CONFIG --out DIR [--set ...]",
-                  file=sys.stderr)
-            worst = 1
-            continue
-        worst = max(worst, run_command(args.config, args.out, args.overrides, started))
-    return worst
-
-
 PARSER = argparse.ArgumentParser(prog="python -m stepsize.train", description=__doc__.split("\n")[0])
-PARSER.add_argument("config", nargs="?", help="training config (YAML)")
-PARSER.add_argument("--out", help="output folder (run.json, checkpoint.pt)")
+PARSER.add_argument("config", help="training config (YAML)")
+PARSER.add_argument("--out", required=True, help="output folder (run.json, checkpoint.pt)")
 PARSER.add_argument("--set", dest="overrides", action="extend", nargs="+", default=[], metavar="KEY=VALUE",
                     help="dotted-key override, value parsed as YAML")
-PARSER.add_argument("--jobs", metavar="FILE", help="run each line of FILE (CONFIG --out DIR [--set ...]) "
-                    "in this one process, sequentially")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = PARSER.parse_args(argv)
-    if args.jobs:
-        if args.config or args.out or args.overrides:
-            PARSER.error("--jobs takes no CONFIG, --out or --set (they go on the lines of the file)")
-        return run_jobs(args.jobs)
-    if not args.config or not args.out:
-        PARSER.error("CONFIG and --out DIR are required (or --jobs FILE)")
     return run_command(args.config, args.out, args.overrides)
 
 

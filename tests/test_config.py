@@ -136,7 +136,7 @@ def test_a_null_cache_dir_means_decode_every_time_and_resolves():
         ({"data": {"name": "cifar10", "test_subset": True}}, r"^data.test_subset: expected int, got bool"),
         ({"swa": {"bn_batches": 2.5}}, r"^swa.bn_batches: expected int, got float 2.5$"),
         ({"train": {"grad_clip": "big"}}, r"^train.grad_clip: expected float, got str 'big'$"),
-        ({"schedule": {"name": "uba", "phases": 5}}, r"^schedule.phases: expected list, got int 5$"),
+        ({"schedule": {"name": "uba", "phi": "big"}}, r"^schedule.phi: expected float, got str 'big'$"),
     ],
 )
 def test_keys_whose_default_is_null_are_type_checked_too(raw, message):

@@ -434,12 +434,3 @@ def test_resume_is_bit_identical_when_parameters_skip_steps() -> None:
     reference = run(None)
     for cut in (1, 3, 5, 8, 9):
         assert torch.equal(run(cut), reference), f"resume at {cut}"
-
-
-def test_state_from_the_old_layout_is_rejected() -> None:
-    x = torch.nn.Parameter(torch.zeros(2))
-    opt = OSGM([x])
-    opt.state[x]["step"] = torch.ones(())
-    with pytest.raises(ValueError, match="older OSGM state layout"):
-        x.grad = torch.ones(2)
-        opt.step()

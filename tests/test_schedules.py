@@ -16,18 +16,7 @@ from stepsize.optim import OSGM
 
 BUDGETS = (1, 2, 7, 100, 1000)
 BASE_LRS = (0.3, 0.07)  # two param groups with different base LRs
-DECAYING = (
-    "step",
-    "multistep",
-    "exponential",
-    "cosine",
-    "linear",
-    "polynomial",
-    "rex",
-    "rex_code",
-    "wsd",
-    "uba",
-)
+DECAYING = S.DECAYING  # derived from the specs (ScheduleSpec.decays)
 
 
 @pytest.fixture(autouse=True)
@@ -270,15 +259,9 @@ def test_scheduler_applies_multiplier_exactly(name: str, warmup: int) -> None:
 
 
 # ------------------------------------------------------------------------------- step convention
-def _end_value(name: str) -> float:
-    d = S.DEFAULTS[name]
-    if name == "step":
-        return d["gamma"] ** 3  # decays at 30 %, 60 %, 90 % of the budget
-    if name == "multistep":
-        return d["gamma"] ** len(d["milestones"])
-    if name == "exponential":
-        return d["final_ratio"]
-    return d["min_ratio"]
+def _end_value(name: str, total: int) -> float:
+    """The spec's declared end value with default parameters (independent of the multiplier code)."""
+    return S.SPECS[name].end_value(S.DEFAULTS[name], total)
 
 
 @pytest.mark.parametrize("name", DECAYING)
@@ -286,8 +269,14 @@ def _end_value(name: str) -> float:
 def test_first_update_gets_max_and_last_gets_end(name: str, total: int) -> None:
     f = S.multiplier(name, np.arange(total), total)
     assert f[0] == 1.0
-    if name != "step" or total >= 4:  # with < 4 updates a 30 % period cannot fit three decays
-        assert f[-1] == pytest.approx(_end_value(name), rel=1e-12, abs=1e-15)
+    assert f[-1] == pytest.approx(_end_value(name, total), rel=1e-12, abs=1e-15)
+
+
+def test_declared_end_values_of_the_step_schedules() -> None:
+    """The specs' end values themselves: three decays of a 30 % period, one per milestone."""
+    assert _end_value("step", 100) == pytest.approx(0.1**3) and _end_value("step", 3) == pytest.approx(0.1**2)
+    assert _end_value("multistep", 100) == pytest.approx(0.1**2)
+    assert _end_value("exponential", 100) == 0.01 and _end_value("cosine", 100) == 0.0
 
 
 @pytest.mark.parametrize("name", S.NAMES)
@@ -362,19 +351,6 @@ def test_decaying_schedules_are_non_increasing(name: str) -> None:
         assert np.all(np.diff(S.multiplier(name, np.arange(total), total)) <= 1e-15), name
 
 
-def test_uba_multi_phase() -> None:
-    phases = [
-        {"fraction": 0.6, "phi": 1.0, "max_ratio": 1.0, "min_ratio": 0.2},
-        {"fraction": 0.4, "phi": 4.0, "max_ratio": 0.5, "min_ratio": 0.0},
-    ]
-    f = S.multiplier("uba", np.arange(100), 100, phases=phases)
-    assert f[0] == 1.0 and f[59] == pytest.approx(0.2) and f[60] == pytest.approx(0.5) and f[99] == 0.0
-    np.testing.assert_allclose(f[:60], 0.2 + 0.8 * S.uba_fraction(np.arange(60) / 59, 1.0), rtol=1e-15)
-    np.testing.assert_allclose(f[60:], 0.5 * S.uba_fraction(np.arange(40) / 39, 4.0), rtol=1e-15, atol=0)
-    single = S.multiplier("uba", np.arange(100), 100, phi=3.0, min_ratio=0.1, phases=[{"fraction": 1.0}])
-    np.testing.assert_array_equal(single, S.multiplier("uba", np.arange(100), 100, phi=3.0, min_ratio=0.1))
-
-
 # ------------------------------------------------------------------------------ named shape checks
 def test_rex_wsd_polynomial_formulas() -> None:
     t = np.arange(101)
@@ -411,9 +387,6 @@ def test_rex_wsd_polynomial_formulas() -> None:
         ("onecycle", 10, {"pct_start": 1.3}, "pct_start"),
         ("exponential", 10, {"final_ratio": 0.0}, "final_ratio"),
         ("cyclic", 10, {"cycles": 0}, "cycles"),
-        ("uba", 10, {"phases": [{"fraction": 0.5}, {"fraction": 0.4}]}, "sum to 1"),
-        ("uba", 10, {"phases": [{"fraction": 1.0, "phi": 0}]}, "phases[0].phi"),
-        ("uba", 10, {"phases": [{"fraction": 1.0, "eta": 1}]}, "'eta'"),
         ("cosine", 10, {"gamma": 0.5}, "unknown parameter 'gamma'"),
         ("onecycle", 10, {"base_momentum": 1.0}, "base_momentum must be a fraction in [0, 1)"),
         ("onecycle", 10, {"max_momentum": -0.1}, "max_momentum must be a fraction in [0, 1)"),
@@ -424,18 +397,8 @@ def test_rex_wsd_polynomial_formulas() -> None:
             "base_momentum must be <= max_momentum",
         ),
         ("onecycle", 10, {"cycle_momentum": "yes"}, "cycle_momentum must be true or false"),
-        (
-            "uba",
-            10,
-            {"phases": [{"fraction": 1.0, "min_ratio": 0.5, "max_ratio": 0.3}]},
-            "phases[0].min_ratio (0.5) must be <= phases[0].max_ratio (0.3)",
-        ),
-        (
-            "uba",
-            10,
-            {"min_ratio": 0.4, "phases": [{"fraction": 0.5}, {"fraction": 0.5, "max_ratio": 0.2}]},
-            "phases[1].min_ratio (0.4, the top-level min_ratio) must be <= phases[1].max_ratio (0.2)",
-        ),
+        ("uba", 10, {"phases": [{"fraction": 1.0}]}, "unknown parameter 'phases'"),
+        ("multistep", 10, {"milestones": [0.5, 0.5]}, "strictly increasing"),
     ],
 )
 def test_bad_input_gives_one_line_error_naming_the_parameter(name, total, params, needle) -> None:
@@ -459,12 +422,15 @@ def test_unknown_name_lists_valid_names() -> None:
 
 
 def test_registry_is_complete() -> None:
-    assert S.NAMES == (
+    assert set(S.NAMES) == {
         "constant", "step", "multistep", "exponential", "cosine", "linear", "polynomial",
         "rex", "rex_code", "onecycle", "wsd", "cyclic", "uba",
-    )  # fmt: skip
+    }  # fmt: skip
     assert set(S.DEFAULTS) == set(S.NAMES) and all("warmup_steps" not in d for d in S.DEFAULTS.values())
+    assert set(S.DECAYING) == set(S.NAMES) - {"constant", "onecycle", "cyclic"}
     for name in S.NAMES:  # defaults are valid and give finite values in [0, 1]
         f = S.multiplier(name, np.arange(57), 57)
         assert np.all(np.isfinite(f)) and f.min() >= 0, name
         assert f.max() <= 1.0 and (name == "onecycle" or math.isclose(f.max(), 1.0, rel_tol=1e-12)), name
+        spec = S.SPECS[name]
+        assert spec.label and spec.source and spec.core.__doc__, name

@@ -32,7 +32,7 @@ def _grid(common: dict | None = None, strategies: dict | None = None) -> grid_mo
             "common": {"optimizer.name": "momentum", **(common or {})},
             "strategies": strategies
             or {
-                "step": {"schedule.name": "multistep", "schedule.milestones": [0.5, 0.75]},
+                "multistep": {"schedule.name": "multistep", "schedule.milestones": [0.5, 0.75]},
                 "cosine_floor": {"schedule.name": "cosine", "schedule.min_ratio": 0.1},
                 "uba_phi0.7": {"schedule.name": "uba", "schedule.phi": 0.7},
                 "uba_phi3": {"schedule.name": "uba", "schedule.phi": 3.0},
@@ -65,7 +65,7 @@ def test_strategies_configured_otherwise_are_added() -> None:
 
 def test_a_common_warmup_is_drawn_as_trained() -> None:
     grid = _grid(common={"schedule.warmup_steps": 10})
-    assert uba_params(grid, TOTAL) == {"min_ratio": 0.0, "phases": None, "warmup_steps": 10}
+    assert uba_params(grid, TOTAL) == {"min_ratio": 0.0, "warmup_steps": 10}
     labels = [c.label for c in configured_curves(grid, TOTAL)]
     assert labels == ["Step (as trained)", "cosine_floor (as trained)", "OSGM (as trained, × learned step)"]
     for curve in phi_curves(grid, TOTAL):

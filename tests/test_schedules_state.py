@@ -13,7 +13,7 @@ from stepsize import schedules as S
 TOTAL = 30
 CUTS = (0, 1, 13, 29, 30)
 PARAMS: dict[str, dict[str, Any]] = {
-    "uba": {"phases": [{"fraction": 0.5, "phi": 0.5}, {"fraction": 0.5, "phi": 4.0, "max_ratio": 0.3}]},
+    "uba": {"phi": 0.5, "min_ratio": 0.05},
     "multistep": {"milestones": [0.2, 0.7]},
 }
 

@@ -27,13 +27,14 @@ class Data(Protocol):
     image_size: int  # training resolution (final resolution with progressive resizing)
     train_size: int  # examples in the training split
     batch_size: int  # global batch size (all ranks)
+    splits: tuple[str, ...]  # the evaluation splits: "test", and "val" when one is held out
 
     def train_batches(self, start_step: int = 0) -> Iterator[tuple[Tensor, Tensor]]:
         """Infinite stream of augmented (images, labels) on the device, starting at batch ``start_step``."""
         ...
 
-    def eval_batches(self) -> Iterator[tuple[Tensor, Tensor]]:
-        """The whole test/validation split once, as normalised (images, labels) on the device."""
+    def eval_batches(self, split: str = "test") -> Iterator[tuple[Tensor, Tensor]]:
+        """One evaluation split ("test" or "val") once, as normalised (images, labels) on the device."""
         ...
 
     def bn_batches(self, max_batches: int | None = None) -> Iterator[Tensor]:

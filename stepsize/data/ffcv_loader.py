@@ -7,7 +7,10 @@ Removing Data Bottlenecks", CVPR 2023, https://github.com/libffcv/ffcv-imagenet)
   ToDevice → ToTorchImage → normalise with the ImageNet mean/std; order ``QUASI_RANDOM`` in one process and
   ``RANDOM`` when distributed (FFCV has no distributed QUASI_RANDOM); ``drop_last``.
 - eval: ``CenterCrop`` decoder (crop ``center_crop_ratio`` × shorter side, resized to ``val_resolution``),
-  order ``SEQUENTIAL``, every example once.
+  order ``SEQUENTIAL``, every example once. Split "test" is ``val_path`` (ImageNet's official validation
+  set, the usual test set); split "val", with ``val_size`` > 0, is ``val_size`` examples held out of
+  ``train_path`` (a permutation seeded by ``split_seed``, `stepsize.data.memory.split_indices`), which the
+  training loader then never visits (FFCV's ``indices``).
 - progressive resizing: training resolution ``r(f)`` ramps linearly from ``min_resolution`` to the final
   resolution between budget fractions ``start_ramp`` and ``end_ramp``, rounded to a multiple of 32
   (`stepsize.data.transforms.progressive_resolution`), applied by setting the decoder's ``output_size``.
@@ -77,6 +80,8 @@ DEFAULTS: dict[str, Any] = {
     "order": "quasi_random",  # quasi_random | random (distributed always uses random)
     "drop_last": True,
     "batches_ahead": 3,
+    "val_size": 0,  # training examples held out as the validation split (0 = none)
+    "split_seed": 0,
 }
 NULLABLE: dict[str, type] = {
     "train_path": str, "val_path": str, "min_resolution": int, "max_resolution": int, "num_classes": int,
@@ -270,8 +275,14 @@ class FFCVData:
         self._std = np.array(IMAGENET_STD) * 255
         import_ffcv()  # the apt/pip hint when ffcv is missing
         train_labels = self._read_labels(self.train_path, "train_path")
-        self.train_size = len(train_labels)
         self.num_classes = self._num_classes(train_labels, cfg["num_classes"])
+        from stepsize.data.memory import split_indices
+
+        candidates, held_out = split_indices(len(train_labels), cfg["val_size"], cfg["split_seed"])
+        self.train_indices = None if candidates is None else np.sort(candidates.numpy())
+        self.val_indices = None if held_out is None else np.sort(held_out.numpy())
+        self.train_size = len(train_labels) if candidates is None else len(candidates)
+        self.splits = ("test",) if held_out is None else ("test", "val")
         self._train_loader = self._build_train_loader()
         self.steps_per_epoch = len(self._train_loader)
         if self.steps_per_epoch == 0:
@@ -279,7 +290,7 @@ class FFCVData:
                 f"data.batch_size={self.batch_size}: larger than the {self.train_size} training examples "
                 f"{'per rank ' if self.distributed else ''}with drop_last"
             )
-        self._val_loader: Any = None
+        self._eval_loaders: dict[str, Any] = {}
         self._order_cache: tuple[int, np.ndarray] | None = None
         self._cuda_mean_std: tuple[Tensor, Tensor] | None = None
 
@@ -359,6 +370,7 @@ class FFCVData:
                 drop_last=bool(self.cfg["drop_last"]),
                 distributed=self.distributed,
                 seed=self.order_seed,
+                indices=self.train_indices,
                 pipelines=pipelines,
                 batches_ahead=self.cfg["batches_ahead"],
             )
@@ -366,7 +378,8 @@ class FFCVData:
             loader.traversal_order = ops.PureQuasiRandom(loader)
         return loader
 
-    def _build_val_loader(self) -> Any:
+    def _build_val_loader(self, split: str) -> Any:
+        """The eval loader of ``split``: "test" reads ``val_path``, "val" the held-out training examples."""
         from ffcv.fields.decoders import CenterCropRGBImageDecoder
         from ffcv.loader import Loader, OrderOption
 
@@ -380,10 +393,11 @@ class FFCVData:
         }
         with _torch_threads_kept():
             loader = Loader(
-                self.val_path,
+                self.val_path if split == "test" else self.train_path,
                 batch_size=self.local_batch_size,
                 num_workers=self.cfg["num_workers"],
                 order=OrderOption.SEQUENTIAL,
+                indices=None if split == "test" else self.val_indices,
                 os_cache=bool(self.cfg["in_memory"]),
                 drop_last=False,
                 pipelines=pipelines,
@@ -486,18 +500,23 @@ class FFCVData:
             finally:
                 stop_epoch(iterator)
 
-    def eval_batches(self) -> Iterator[tuple[Tensor, Tensor]]:
-        """The whole validation split once, in file order (on every rank)."""
-        if self._val_loader is None:
-            labels = self._read_labels(self.val_path, "val_path")
-            if labels.max() >= self.num_classes:
-                raise ValueError(
-                    f"data.val_path {self.val_path}: label {labels.max()} is outside "
-                    f"num_classes={self.num_classes}"
-                )
-            self._val_loader = self._build_val_loader()
+    def eval_batches(self, split: str = "test") -> Iterator[tuple[Tensor, Tensor]]:
+        """The whole ``split`` once, in file order (on every rank): "test" = ``val_path``, "val" = the
+        held-out training examples."""
+        if split not in self.splits:
+            raise ValueError(f"no {split!r} split (splits: {', '.join(self.splits)}; a validation split "
+                             "needs data.val_size > 0)")
+        if split not in self._eval_loaders:
+            if split == "test":
+                labels = self._read_labels(self.val_path, "val_path")
+                if labels.max() >= self.num_classes:
+                    raise ValueError(
+                        f"data.val_path {self.val_path}: label {labels.max()} is outside "
+                        f"num_classes={self.num_classes}"
+                    )
+            self._eval_loaders[split] = self._build_val_loader(split)
         with _torch_threads_kept():
-            iterator = iter(self._val_loader)
+            iterator = iter(self._eval_loaders[split])
         try:
             for images, labels in iterator:
                 yield self._output(images, labels)

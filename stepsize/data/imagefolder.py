@@ -6,7 +6,9 @@ Same `Data` protocol (design.md §3) and the same augmentation as `stepsize.data
   → ``Normalize(ImageNet mean, std)`` on PIL images of ``torchvision.datasets.ImageFolder``;
 - eval: ``Resize(round(val_resolution / center_crop_ratio))`` → ``CenterCrop(val_resolution)``, i.e. a
   centre crop of ``center_crop_ratio`` × the shorter side resized to ``val_resolution`` (the crop of
-  ffcv's ``CenterCropRGBImageDecoder``).
+  ffcv's ``CenterCropRGBImageDecoder``). Split "test" is the ``val/`` tree; split "val", with
+  ``val_size`` > 0, is ``val_size`` images held out of the training tree (a permutation seeded by
+  ``split_seed``, `stepsize.data.memory.split_indices`), evaluated like the test split and never trained on.
 
 Determinism (batch ``k`` is a function of ``(seed, k)``): epoch ``e`` visits the examples in the order
 ``default_rng([seed, e]).permutation(n)`` (`stepsize.data.transforms.epoch_permutation`), global batch ``k``
@@ -53,6 +55,8 @@ DEFAULTS: dict[str, Any] = {
     "val_resolution": 256,
     "center_crop_ratio": 224 / 256,
     "num_classes": None,  # null = the number of class folders
+    "val_size": 0,  # training images held out as the validation split (0 = none)
+    "split_seed": 0,
 }
 NULLABLE: dict[str, type] = {"root": str, "train_root": str, "val_root": str, "num_classes": int}
 
@@ -99,15 +103,17 @@ class SeededRandomResizedCropFlip:
 class _SeededImageFolder(torch.utils.data.Dataset):
     """``dataset[(index, seed)]`` = ``(to_tensor(augment(image, seed)), label)``."""
 
-    def __init__(self, folder: Any, augment: SeededRandomResizedCropFlip, to_tensor: Any):
+    def __init__(self, folder: Any, augment: SeededRandomResizedCropFlip, to_tensor: Any,
+                 ids: list[int] | None = None):
         self.folder, self.augment, self.to_tensor = folder, augment, to_tensor
+        self.ids = list(range(len(folder))) if ids is None else ids  # training image i = folder[ids[i]]
 
     def __len__(self) -> int:
-        return len(self.folder)
+        return len(self.ids)
 
     def __getitem__(self, item: tuple[int, int]) -> tuple[Tensor, int]:
         index, seed = item
-        path, label = self.folder.samples[index]
+        path, label = self.folder.samples[self.ids[index]]
         return self.to_tensor(self.augment(self.folder.loader(path), seed)), label
 
 
@@ -195,13 +201,22 @@ class ImageFolderData:
         if cfg["num_classes"] is not None and cfg["num_classes"] != found:
             raise ValueError(f"data.num_classes={cfg['num_classes']!r}, but {train_root} has {found} classes")
         self.num_classes = found
-        self.train_size = len(self.train_folder)
+        from stepsize.data.memory import split_indices
+
+        candidates, held_out = split_indices(len(self.train_folder), cfg["val_size"], cfg["split_seed"])
+        self.train_ids = None if candidates is None else sorted(candidates.tolist())
+        self.eval_folders = {"test": self.val_folder}
+        if held_out is not None:
+            holdout = ImageFolder(str(_folder(train_root, train_key)), transform=self.eval_transform)
+            self.eval_folders["val"] = torch.utils.data.Subset(holdout, sorted(held_out.tolist()))
+        self.splits = tuple(self.eval_folders)
+        self.train_size = len(self.train_folder) if candidates is None else len(candidates)
         self.steps_per_epoch = self.train_size // self.batch_size
         if self.steps_per_epoch == 0:
             raise ValueError(
                 f"data.batch_size={self.batch_size} exceeds the {self.train_size} training images"
             )
-        self._eval_loader: torch.utils.data.DataLoader | None = None
+        self._eval_loaders: dict[str, torch.utils.data.DataLoader] = {}
 
     def _loader(
         self, dataset: Any, batch_sampler: Any = None, persistent: bool = True, **kw: Any
@@ -225,7 +240,8 @@ class ImageFolderData:
             self.train_size, self.batch_size, self.local_batch_size, self.rank, self.seed, int(start_step)
         )
         loader = self._loader(
-            _SeededImageFolder(self.train_folder, self.augment, self.to_tensor), sampler, persistent
+            _SeededImageFolder(self.train_folder, self.augment, self.to_tensor, self.train_ids), sampler,
+            persistent
         )
         while True:  # each pass of the loader is one epoch (the sampler advances its epoch)
             for images, labels in loader:
@@ -237,11 +253,16 @@ class ImageFolderData:
             raise ValueError(f"train_batches: start_step must be >= 0, got {start_step}")
         return self._train_batches(start_step, persistent=True)
 
-    def eval_batches(self) -> Iterator[tuple[Tensor, Tensor]]:
-        """The whole validation split once, in ImageFolder order (on every rank)."""
-        if self._eval_loader is None:
-            self._eval_loader = self._loader(self.val_folder, batch_size=self.local_batch_size, shuffle=False)
-        for images, labels in self._eval_loader:
+    def eval_batches(self, split: str = "test") -> Iterator[tuple[Tensor, Tensor]]:
+        """The whole ``split`` once, in ImageFolder order (on every rank): "test" = the ``val/`` tree,
+        "val" = the held-out training images."""
+        if split not in self.eval_folders:
+            raise ValueError(f"no {split!r} split (splits: {', '.join(self.splits)}; a validation split "
+                             "needs data.val_size > 0)")
+        if split not in self._eval_loaders:
+            self._eval_loaders[split] = self._loader(
+                self.eval_folders[split], batch_size=self.local_batch_size, shuffle=False)
+        for images, labels in self._eval_loaders[split]:
             yield self._to_device(images, labels)
 
     def bn_batches(self, max_batches: int | None = None) -> Iterator[Tensor]:

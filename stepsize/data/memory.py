@@ -10,6 +10,12 @@ The whole split is kept as a uint8 tensor ``[N, C, H, W]`` on the device (the ai
 
 So a resumed run needs only the step, and under DDP rank r takes rows ``[r·B/W, (r+1)·B/W)`` of exactly
 the batch one process would see. Images become float ``(x/255 − mean)/std``.
+
+Validation split: with ``val_size`` = v > 0, the training split is permuted once by a generator seeded
+with ``split_seed`` (not the run seed: every run of a study sees the same split); the last v examples of
+that permutation are the validation split and the training examples are drawn from the others (the
+first ``train_subset`` of them). The test split is never touched for tuning. With v = 0 the training
+examples are the first ``train_subset`` of the file order, as before.
 """
 
 from __future__ import annotations
@@ -31,6 +37,8 @@ MEMORY_DEFAULTS: dict[str, Any] = {
     "flip": True,  # random horizontal flip (only when augment is true)
     "train_subset": None,  # use only the first n training examples (tests, smoke runs)
     "test_subset": None,  # evaluate on the first n test examples
+    "val_size": 0,  # examples held out of the training split as the validation split (0 = none)
+    "split_seed": 0,  # seed of the one permutation that separates validation from training examples
 }
 #: The types of the null-default keys of `MEMORY_DEFAULTS` (see `stepsize.data.base`).
 MEMORY_NULLABLE: dict[str, type] = {"train_subset": int, "test_subset": int}
@@ -49,6 +57,20 @@ def with_defaults(cfg: dict[str, Any], defaults: dict[str, Any]) -> dict[str, An
 
 def _generator(seed: int, index: int, stream: int) -> torch.Generator:
     return torch.Generator().manual_seed((seed * _MIX + index) * 4 + stream)
+
+
+def split_indices(n: int, val_size: Any, split_seed: Any) -> tuple[Tensor | None, Tensor | None]:
+    """(training candidates, validation indices) of a training split of ``n`` examples: ``(None, None)``
+    for no validation split, else the first n − v and the last v entries of ``randperm(n)`` seeded with
+    ``split_seed``."""
+    if isinstance(val_size, bool) or not isinstance(val_size, int) or not 0 <= val_size < n:
+        raise ValueError(f"data.val_size must be an integer in [0, {n - 1}], got {val_size!r}")
+    if isinstance(split_seed, bool) or not isinstance(split_seed, int) or split_seed < 0:
+        raise ValueError(f"data.split_seed must be an integer >= 0, got {split_seed!r}")
+    if val_size == 0:
+        return None, None
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(split_seed))
+    return perm[: n - val_size], perm[n - val_size :]
 
 
 def subset_size(key: str, value: Any, available: int) -> int:
@@ -107,6 +129,10 @@ class InMemoryData:
         world_size: int = 1,
     ) -> None:
         self.device = torch.device(device)
+        candidates, val_idx = split_indices(len(train_x), cfg["val_size"], cfg["split_seed"])
+        if val_idx is not None:
+            val_x, val_y = train_x[val_idx], train_y[val_idx]
+            train_x, train_y = train_x[candidates], train_y[candidates]
         n_train = subset_size("train_subset", cfg["train_subset"], len(train_x))
         n_test = subset_size("test_subset", cfg["test_subset"], len(test_x))
         self.batch_size = int(cfg["batch_size"])
@@ -123,8 +149,11 @@ class InMemoryData:
         self.flip = bool(cfg["augment"] and cfg["flip"])
         self.train_x = train_x[:n_train].to(self.device)
         self.train_y = train_y[:n_train].to(self.device, torch.long)
-        self.test_x = test_x[:n_test].to(self.device)
-        self.test_y = test_y[:n_test].to(self.device, torch.long)
+        test = (test_x[:n_test].to(self.device), test_y[:n_test].to(self.device, torch.long))
+        self.eval_sets = {"test": test}
+        if val_idx is not None:
+            self.eval_sets["val"] = (val_x.to(self.device), val_y.to(self.device, torch.long))
+        self.splits = tuple(self.eval_sets)
         self.num_classes, self.in_channels = num_classes, int(train_x.shape[1])
         self.image_size, self.train_size = int(train_x.shape[-1]), n_train
         self.seed, self.rank, self.world_size = int(seed), int(rank), int(world_size)
@@ -132,6 +161,14 @@ class InMemoryData:
         self._mean = torch.tensor(mean, device=self.device).view(1, -1, 1, 1) * 255
         self._inv_std = 1 / (torch.tensor(std, device=self.device).view(1, -1, 1, 1) * 255)
         self._epoch_order: tuple[int, Tensor] | None = None
+
+    @property
+    def test_x(self) -> Tensor:
+        return self.eval_sets["test"][0]
+
+    @property
+    def test_y(self) -> Tensor:
+        return self.eval_sets["test"][1]
 
     # ------------------------------------------------------------------ helpers
     def normalize(self, x: Tensor) -> Tensor:
@@ -168,11 +205,16 @@ class InMemoryData:
             yield self._augmented(idx, _generator(self.seed, step, 1), rows), self.train_y[idx[rows]]
             step += 1
 
-    def eval_batches(self) -> Iterator[tuple[Tensor, Tensor]]:
-        """The whole test split in order, in batches of ``eval_batch_size``."""
-        for i in range(0, len(self.test_x), self.eval_batch_size):
+    def eval_batches(self, split: str = "test") -> Iterator[tuple[Tensor, Tensor]]:
+        """The whole ``split`` ("test", or "val" when ``val_size`` > 0) in order, in batches of
+        ``eval_batch_size``."""
+        if split not in self.eval_sets:
+            raise ValueError(f"no {split!r} split in this dataset (splits: {', '.join(self.splits)}; "
+                             "a validation split needs data.val_size > 0)")
+        images, labels = self.eval_sets[split]
+        for i in range(0, len(images), self.eval_batch_size):
             batch = slice(i, i + self.eval_batch_size)
-            yield self.normalize(self.test_x[batch]), self.test_y[batch]
+            yield self.normalize(images[batch]), labels[batch]
 
     def bn_batches(self, max_batches: int | None = None) -> Iterator[Tensor]:
         """Whole global augmented training batches (the same on every rank) from a stream of their own,
@@ -187,7 +229,8 @@ class InMemoryData:
         """No progressive resizing for in-memory data."""
 
     def __repr__(self) -> str:
+        sizes = ", ".join(f"{k}={len(v[0])}" for k, v in self.eval_sets.items())
         return (
-            f"InMemoryData(train={self.train_size}, test={len(self.test_x)}, batch={self.batch_size}, "
+            f"InMemoryData(train={self.train_size}, {sizes}, batch={self.batch_size}, "
             f"image={self.in_channels}x{self.image_size}x{self.image_size}, device={self.device})"
         )

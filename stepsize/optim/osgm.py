@@ -83,8 +83,7 @@ hypergradient does not see momentum's effect on later steps) and the final model
 collapsed in one run, while the learned β lowered itself (to about 0.7) and the runs stayed usable.
 The official code's P_0 = 0 and β_0 = 0.95 are meant for deterministic convex problems with null steps.
 
-All optimizer state is tensors, so ``state_dict()``/``load_state_dict()`` round-trip exactly. (A state saved
-before the layout above, with per-parameter copies of the group values, is rejected with an error.)
+All optimizer state is tensors, so ``state_dict()``/``load_state_dict()`` round-trip exactly.
 """
 
 from __future__ import annotations
@@ -151,6 +150,12 @@ def _validate_options(group: dict[str, Any]) -> None:
             raise ValueError(f"osgm: {key} out of range, got {group[key]!r} (see the OSGM docstring)")
 
 
+def check_options(where: str, kw: dict[str, Any], lr: float = 1.0) -> None:
+    """The checks of ``OSGM(params, lr, **kw)`` without building it (config validation); ``where`` is
+    unused (the messages name ``osgm``, as the optimizer's own do)."""
+    _validate_options({"lr": lr, **kw})
+
+
 class OSGM(Optimizer):
     """Online-scaled gradient method with a learned (scalar or diagonal) step and optional learned momentum.
 
@@ -210,8 +215,6 @@ class OSGM(Optimizer):
         """
         holder = group["params"][0]
         state = self.state[holder]
-        if "step" in state and "last_sq_norm" not in state:
-            raise ValueError("osgm: optimizer state from an older OSGM state layout cannot be resumed")
         if "step" not in state:
             options = {"dtype": holder.dtype, "device": holder.device}
             state["step"] = torch.zeros((), dtype=torch.float32)  # on the CPU, as in torch.optim

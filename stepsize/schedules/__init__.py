@@ -1,8 +1,9 @@
-"""Budget-aware learning-rate schedules: pure numpy multipliers and torch ``LRScheduler`` classes.
+"""Budget-aware learning-rate schedules: pure numpy multipliers and a torch ``LRScheduler``.
 
 Public API
 ----------
-``NAMES``                                     every schedule name
+``NAMES``                                     every schedule name (one module each in ``library/``)
+``SPECS[name]``                               its `ScheduleSpec`: formula, parameters, label, source
 ``DEFAULTS[name]``                            the schedule's own parameters and defaults (not warmup)
 ``multiplier(name, step, total_steps, **p)``  pure, vectorised LR multiplier (LR = base LR × f)
 ``create(name, optimizer, total_steps, **p)`` ``LRScheduler`` stepped once per update
@@ -26,26 +27,41 @@ The scheduler is stepped after each ``optimizer.step()``: construction sets the 
 k-th ``scheduler.step()`` sets the LR of update k. This matches torch: e.g. ``cosine`` over T updates
 equals ``CosineAnnealingLR(T_max=T − 1)``, ``linear`` equals ``LinearLR(1, r, total_iters=T − 1)``,
 ``onecycle`` (LR and momentum) equals ``OneCycleLR(max_lr=base LR, total_steps=T)`` with its defaults.
-
-Sources: Loshchilov & Hutter 2017 (cosine); Li, Yumer & Ramanan 2020 (linear, budgeted training);
-Chen, Wolfe & Kyrillidis 2022 (REX); Smith 2017 (cyclic); Smith & Topin 2019 (OneCycle); Hu et al.
-2024 and Hägele et al. 2024 (WSD); Tang et al. 2025, arXiv 2505.24452 (UBA; see ``profiles.uba``).
 """
 
-from stepsize.schedules.profiles import fraction_to_step, onecycle_momentum, uba_fraction
-from stepsize.schedules.registry import DEFAULTS, NAMES, multiplier, resolve, validate
-from stepsize.schedules.torch_schedulers import CLASSES, BudgetSchedule, create
+from stepsize.schedules.library.uba import uba_fraction
+from stepsize.schedules.registry import (
+    DECAYING,
+    DEFAULTS,
+    LABELS,
+    NAMES,
+    SPECS,
+    momentum,
+    multiplier,
+    onecycle_momentum,
+    resolve,
+    spec,
+    validate,
+)
+from stepsize.schedules.scheduler import BudgetSchedule, create
+from stepsize.schedules.spec import Param, ScheduleSpec, fraction_to_step
 
 __all__ = [
-    "CLASSES",
+    "DECAYING",
     "DEFAULTS",
+    "LABELS",
     "NAMES",
+    "SPECS",
     "BudgetSchedule",
+    "Param",
+    "ScheduleSpec",
     "create",
     "fraction_to_step",
+    "momentum",
     "multiplier",
     "onecycle_momentum",
     "resolve",
+    "spec",
     "uba_fraction",
     "validate",
 ]

@@ -1,0 +1,73 @@
+"""A run's output folder: one writer at a time, writable before any compute, no stale temporaries.
+
+`claim(out_dir)` creates the folder, takes an exclusive ``fcntl`` lock on ``DIR/.lock`` (released by the
+kernel when the process dies, even by SIGKILL, so a lock is never stale), writes the holder's PID and
+host into it, checks that a file can be written there, and only then removes the temporaries of writes
+cut short by a kill (``.<name>.<pid>.tmp``, `stepsize.run_record.temporary_path`): with the lock held, no
+other process is writing them. A second writer gets a one-line refusal naming the holder.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+LOCK_NAME = ".lock"
+OUTPUT_NAMES = ("checkpoint.pt", "run.json")
+
+
+class RunDirError(OSError):
+    """The output folder cannot be used (locked by another writer, not writable); one-line message."""
+
+
+def remove_stale_temporaries(folder: str | Path, names: tuple[str, ...] = OUTPUT_NAMES) -> list[Path]:
+    """Delete the ``.<name>.<pid>.tmp`` files of ``names`` in ``folder`` and return them (call it only
+    while holding the folder's lock)."""
+    folder = Path(folder)
+    stale = [p for name in names for p in folder.glob(f".{name}.*.tmp")
+             if p.name[len(name) + 2 : -4].isdigit() and p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
+
+
+def _check_writable(folder: Path) -> None:
+    probe = folder / f".write-probe.{os.getpid()}"
+    try:
+        probe.write_bytes(b"x")
+    except OSError as err:
+        raise RunDirError(f"--out {folder}: cannot write there ({err.strerror}); nothing was trained") \
+            from None
+    finally:
+        probe.unlink(missing_ok=True)
+
+
+@contextmanager
+def claim(out_dir: str | Path) -> Iterator[Path]:
+    """Hold ``out_dir`` for one run (module docstring); yields its path."""
+    folder = Path(out_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise RunDirError(f"--out {folder}: cannot create the folder ({err.strerror})") from None
+    _check_writable(folder)
+    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            if err.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            raise RunDirError(f"--out {folder}: in use by {holder} (one writer per run folder)") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+        remove_stale_temporaries(folder)
+        yield folder
+    finally:
+        os.close(fd)  # releases the lock
