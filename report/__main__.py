@@ -5,6 +5,9 @@
                                [--runs-root .] [--benchmarks DIR]
     python -m report figures   --profile P --tables DIR --out FIGDIR [--runs-root .]
     python -m report schedules --profile P --out FIGDIR --table table_schedules.tex
+    python -m report plan      --profile P --batch NAME --out PLAN.json
+    python -m report select    --profile P --strategy NAME --out CHOICE.json
+    python -m report trace     MACRO [--profile NAME] [--root .]
     python -m report readme    --profile NAME [--readme README.md] [--root .]
 
 PROFILE/P is a profile YAML (``experiments/mini.yaml``) or the resolved ``results/<profile>/profile.json``
@@ -69,6 +72,12 @@ def _select(args: argparse.Namespace) -> None:
     chosen = tuning.select(grid, args.strategy, tuning.load_records(grid, args.strategy), parents)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(chosen, indent=1))
+
+
+def _trace(args: argparse.Namespace) -> None:
+    from report.provenance import trace
+
+    print(trace(args.macro, args.profile, args.root))
 
 
 def _read_json(path: str) -> dict:
@@ -154,6 +163,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", required=True, help="figure folder")
     p.add_argument("--table", required=True, help="LaTeX table of each strategy's schedule parameters")
     p.set_defaults(func=_schedules)
+
+    p = sub.add_parser("trace", help="where a macro of the paper comes from: value, table, runs")
+    p.add_argument("macro", help="macro name, with or without the backslash (\\bestFullAcc)")
+    p.add_argument("--profile", default="mini", help="profile name (results/<profile>/provenance.json)")
+    p.add_argument("--root", default=".", help="repository root holding results/")
+    p.set_defaults(func=_trace)
 
     p = sub.add_parser("readme", help="rewrite the README block of a profile from its generated files and "
                                       "the Snakemake log of its last complete run")

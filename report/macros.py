@@ -146,6 +146,7 @@ def setup_macros(book: MacroBook, grid: Grid, cfg: dict[str, Any], counts: dict[
     book.add("swaVariantList", listing([VARIANT_NAMES.get(v, escape(v)) for v in swa.get("variants", [])]), src)
     book.add("anytimePoints", str(len(grid.anytime["fractions"])), src)
     book.add("ciLevel", number(100 * CONFIDENCE, 0), "report.stats.CONFIDENCE")
+    book.add("powerPercent", "80", "report.stats.minimum_detectable_effect (power=0.8)")
     book.add("equivalenceMargin", f"{float(grid.report['equivalence_margin_pp']):g}", src)
     book.add("lrFreeMargin", f"{float(grid.report['lr_free_margin_pp']):g}", src)
     book.add("smallBudgetPercent", f"{100 * float(grid.report['small_budget_max_fraction']):g}", src)
@@ -278,6 +279,11 @@ def claim_macros(book: MacroBook, grid: Grid, claim_rows: pd.DataFrame, verdicts
         if rows["unit"].isin(["calls", "problems won"]).any() or (len(margins) and margins.min() >= 1 / 3):
             robust += 1
     book.add("numClaimsRobust", str(robust), f"{src}: margin >= 1/3 on every deciding row")
+    hdm = claim_rows[claim_rows["claim_id"].isin(["hdm_official", "hdm_project"])
+                     & claim_rows["setting"].str.endswith("all problems")]
+    book.add("hdmSentence", " ".join(f"{escape(r['setting'].split(':')[0])}: {escape(r['detail'])}."
+                                     for _, r in hdm.iterrows()) or "No benchmark ran.",
+             f"{src}: claim_id=hdm_official/hdm_project, setting=all problems")
 
 
 def theory_macros(book: MacroBook, theory: Any) -> None:

@@ -9,348 +9,268 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from factories import BASE, GAIN, PROFILE, accuracy, make_record, write_study
 
-from report import claims, grid, latex, records, stats, tables
+from report import grid, latex, plan, runs, stats, tables, time_to_target, tuning
 from report.aggregate import TABLE_FILES, aggregate, read_theory
 
 ROOT = Path(__file__).resolve().parents[1]
 
-PROFILE = {
-    "profile": "unit",
-    "train_config": "experiments/base/fashion_mnist.yaml",
-    "full_budget_steps": 100,
-    "budget_fractions": [0.25, 1.0],
-    "seeds": [0, 1, 2],
-    "common": {"swa.variants": ["tail", "swalr"]},
-    "strategies": {
-        "step": {"schedule.name": "multistep", "schedule.milestones": [0.5, 0.75]},
-        "cosine": {"schedule.name": "cosine"},
-        "linear": {"schedule.name": "linear"},
-        "uba_phi1": {"schedule.name": "uba", "schedule.phi": 1.0},
-        "uba_phi2": {"schedule.name": "uba", "schedule.phi": 2.0},
-    },
-}
-# accuracy (fraction) = BASE[strategy] + 0.05 x budget fraction + SEED_SHIFT[seed]; averages add GAIN
-BASE = {"step": 0.80, "cosine": 0.82, "linear": 0.81, "uba_phi1": 0.83, "uba_phi2": 0.82}
-SEED_SHIFT = {0: 0.0, 1: 0.01, 2: 0.02}
-GAIN = {"tail": 0.004, "swalr": 0.006}
-BENCH_CSV = """problem,method,converged,grad_calls,func_calls,final_gap,final_grad_inf,wall_s
-svm_a1a,HDM-Best,True,276,275,1e-9,1e-5,0.1
-svm_a1a,L-BFGS-M10,True,328,328,1e-9,1e-5,0.1
-svm_a1a,Adam,True,566,0,1e-9,1e-5,0.1
-logreg,HDM-Best,True,300,300,1e-9,1e-5,0.1
-logreg,L-BFGS-M10,False,1000,1000,1e-3,1e-3,0.1
-logreg,Adam,True,700,0,1e-9,1e-5,0.1
-quad,HDM-Best,False,1000,1000,1e-3,1e-3,0.1
-quad,L-BFGS-M10,True,50,50,1e-9,1e-5,0.1
-quad,Adam,True,900,0,1e-9,1e-5,0.1
-"""
-
-
-def accuracy(strategy: str, percent: int, seed: int, base: dict | None = None) -> float:
-    """The hand-made final accuracy (fraction) of one run."""
-    return (base or BASE)[strategy] + 0.05 * percent / 100 + SEED_SHIFT[seed]
-
-
-def make_record(acc: float | None, steps: int, seed: int, diverged: bool = False) -> dict:
-    """A run record shaped like design.md section 5."""
-    return {
-        "schema": 1, "status": "diverged" if diverged else "ok", "diverged_step": 3 if diverged else None,
-        "config": {"data": {"name": "fashion_mnist", "batch_size": 64, "train_subset": 1000},
-                   "model": {"name": "mini_resnet"},
-                   "optimizer": {"name": "momentum", "lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4},
-                   "swa": {"variants": ["tail", "swalr"], "start": 0.75, "swalr_lr": 0.05,
-                           "ema_decay": 0.999}},
-        "seed": seed, "budget_steps": steps,
-        "curve": {"step": [0, 1, 2], "lr": [0.1, 0.1, 0.1], "loss": [2.3, 2.0, 1.8]},
-        "evals": [{"step": steps, "fraction": 1.0, "test_acc": acc, "test_loss": 0.4,
-                   "averaged_test_acc": None}],
-        "final": {"test_acc": None if diverged else acc, "test_loss": None if diverged else 0.4},
-        "averaged": {v: {"test_acc": None if diverged else acc + g, "test_loss": 0.4, "n_averaged": 5,
-                         "start_step": steps * 3 // 4} for v, g in GAIN.items()},
-        "wall_time_s": 1.5, "versions": {"python": "3.11.7", "torch": "2.14.1"},
-        "git_commit": "0123456789abcdef", "device": "cpu",
-    }
-
-
-def write_study(root: Path, profile: dict | None = None, diverged: tuple = (),
-                base: dict | None = None) -> grid.Grid:
-    """Write records for every job of ``profile`` under ``root`` plus theory outputs; return the grid."""
-    g = grid.from_dict(profile or PROFILE)
-    for job in g.jobs:
-        d = root / job.run_dir(g.profile)
-        d.mkdir(parents=True, exist_ok=True)
-        is_div = (job.strategy, job.budget.percent, job.seed) in diverged
-        acc = accuracy(job.strategy, job.budget.percent, job.seed, base)
-        rec = make_record(acc, job.budget.steps, job.seed, is_div)
-        (d / "run.json").write_text(json.dumps(rec))
-    theory = root / "results" / g.profile / "theory"
-    theory.mkdir(parents=True, exist_ok=True)
-    (theory / "checks.json").write_text(json.dumps({"checks": [
-        {"name": "ratio_identity", "passed": True, "summary": "identity holds to 1e-12", "numbers": {}},
-        {"name": "regret_bound", "passed": False, "summary": "bound violated at K = 7", "numbers": {}}],
-        "wall_time_s": 4.0}))
-    (theory / "bench.csv").write_text(BENCH_CSV)
-    (theory / "curves.csv").write_text("problem,method,grad_calls,gap\nquad,GD,1,1.0\nquad,GD,2,0.5\n")
-    (root / "results" / g.profile / "profile.json").write_text(json.dumps(profile or PROFILE))
-    return g
-
 
 @pytest.fixture
 def study(tmp_path: Path) -> tuple[grid.Grid, Path]:
-    return write_study(tmp_path, diverged=(("step", 100, 2),)), tmp_path
+    return write_study(tmp_path, diverged=(("multistep", 100, 2),)), tmp_path
+
+
+def run_aggregate(g: grid.Grid, root: Path) -> Path:
+    out = root / "results/unit/tables"
+    theory = root / "results/unit/theory"
+    aggregate(g, root, read_theory(theory / "checks.json", theory / "bench.csv"), out,
+              root / "results/unit/macros.tex")
+    return out
 
 
 # ------------------------------------------------------------------------------------------- grid
-def test_grid_expands_strategies_budgets_seeds():
+def test_grid_budgets_knobs_and_references():
     g = grid.from_dict(PROFILE)
-    assert len(g.jobs) == 5 * 2 * 3
-    assert [b.label for b in g.budgets] == ["b25", "b100"]
-    assert [b.steps for b in g.budgets] == [25, 100]
-    assert g.jobs[0].run_dir("unit") == "results/unit/runs/step/b25/s0"
-    assert g.uba_phis() == {"uba_phi1": 1.0, "uba_phi2": 2.0}
-
-
-def test_train_args_are_shell_quoted_yaml_values():
-    args = grid.from_dict(PROFILE).train_args("step", "b25", 1)
-    assert "--set 'schedule.milestones=[0.5, 0.75]'" in args
-    assert "--set 'schedule.name=\"multistep\"'" in args
-    assert "--set budget.steps=25" in args and "--set train.seed=1" in args
-
-
-def test_a_strategy_can_replace_a_whole_config_section():
-    raw = {**PROFILE, "common": {"optimizer.name": "momentum", "optimizer.momentum": 0.9},
-           "strategies": {"cosine": {"schedule.name": "cosine"},
-                          "osgm": {"optimizer": {"name": "osgm", "lr": 1.0}, "schedule.name": "constant"}}}
-    g = grid.from_dict(raw)
-    assert g.section("osgm", "optimizer") == {"name": "osgm", "lr": 1.0}      # common momentum dropped
-    assert g.section("cosine", "optimizer") == {"name": "momentum", "momentum": 0.9}
-    assert g.strategy_value("osgm", "optimizer.momentum") is None
-    args = g.train_args("osgm", "b25", 0)
-    # the section mapping comes after the common dotted keys, so it replaces them in the trainer too
-    assert args.index("optimizer.momentum=0.9") < args.index('optimizer={"name": "osgm", "lr": 1.0}')
-
-
-def test_budget_epochs_give_exact_steps():
-    raw = {**PROFILE, "budget_epochs": [16, 24, 88], "steps_per_epoch": 1251}
-    raw.pop("full_budget_steps")
-    raw.pop("budget_fractions")
-    g = grid.from_dict(raw)
-    assert [b.steps for b in g.budgets] == [16 * 1251, 24 * 1251, 88 * 1251]
-    assert [b.label for b in g.budgets] == ["b18", "b27", "b100"]
+    assert [(b.label, b.steps) for b in g.budgets] == [("b25", 25), ("b100", 100)]
+    assert g.strategies["cosine"].knob == "optimizer.lr" and g.strategies["cosine"].values == (0.05, 0.1)
+    assert g.strategies["uba"].inherit == {"optimizer.lr": "cosine"}
+    assert g.strategies["uba"].reuse_from == "cosine" and g.uba_phis() == {"uba": (1.0, 2.0)}
 
 
 @pytest.mark.parametrize(("change", "message"), [
-    ({"seeds": []}, "seeds must be a list"),
+    ({"seeds": [True, 1]}, "seeds: must be a list of distinct integers"),
+    ({"seeds": [0, -1]}, "seeds: must be a list of distinct integers in"),
+    ({"seeds": [0]}, "at least two paired seeds"),
     ({"budget_fractions": [0.0, 1.0]}, "budget_fractions"),
-    ({"budget_fractions": [0.251, 0.249]}, "duplicate percent labels"),
+    ({"budget_fractions": [0.25, 0.5]}, "must include the full budget"),
     ({"bogus": 1}, "unknown key 'bogus'"),
-    ({"strategies": {"bad/label": {}}}, "strategy label 'bad/label'"),
-    ({"strategies": {"x": {"budget.steps": 3}}}, "must not set 'budget.steps'"),
-    ({"report": {"cosinus": "x"}}, "unknown key report.cosinus"),
+    ({"tuning": {"seed": 0}}, "tuning.seed: 0 is also a final seed"),
+    ({"tuning": {"grid_size": 3}}, "has 2 values; every strategy gets the same tuning budget"),
+    ({"strategies": {"bad/label": {}}}, "a label uses letters"),
+    ({"strategies": {"x": {"budget.steps": 3}}}, "strategies.x.budget.steps: set by the grid"),
+    ({"strategies": {"x": {"tune": {"optimizer.lr": []}}}}, "the grid must be a non-empty list"),
+    ({"strategies": {"x": {"tune": {"optimizer.lr": [0.1, -0.2]}}}}, "grid values must be positive numbers"),
+    ({"strategies": {"x": {"inherit": {"optimizer.lr": "nope"}}}}, "unknown strategy 'nope'"),
+    ({"report": {"cosinus": "x"}}, "report.cosinus: unknown key"),
+    ({"report": {"targets": [0.8, 1.5]}}, "report.targets: must be a list of accuracies in (0, 1)"),
+    ({"resources": ["train"]}, "resources: must be a mapping"),
+    ({"resources": {"train": 4}}, "resources.train: must be a mapping"),
+    ({"theory": {"size": "huge"}}, "theory.size: must be one of"),
+    ({"batching": {"by": "seed"}}, "batching.by: must be one of"),
 ])
 def test_bad_profiles_name_the_bad_key(change, message):
-    with pytest.raises(grid.ProfileError, match=message):
+    with pytest.raises(grid.ProfileError, match=re_escape(message)) as err:
         grid.from_dict({**PROFILE, **change})
+    assert "\n" not in str(err.value)
 
 
-def test_missing_required_key():
-    raw = dict(PROFILE)
-    raw.pop("strategies")
-    with pytest.raises(grid.ProfileError, match="missing required key 'strategies'"):
-        grid.from_dict(raw)
+def re_escape(text: str) -> str:
+    import re
+
+    return re.escape(text)
 
 
-def test_escape_translates_unicode_math_for_latex():
-    assert latex.escape("Δ_K ≤ 1e-10, 50%") == "\\ensuremath{\\Delta}\\_K \\ensuremath{\\le} 1e-10, 50\\%"
-    assert latex.escape("κ → ‖g‖²") == ("\\ensuremath{\\kappa} \\ensuremath{\\rightarrow} \\ensuremath{\\|}g"
-                                      "\\ensuremath{\\|}\\ensuremath{^{2}}")
-    assert latex.escape("café 😀") == "café ?"
+def test_a_misspelt_override_fails_when_the_dag_is_built():
+    raw = {**PROFILE, "strategies": {**PROFILE["strategies"], "cosine": {"schedule.nam": "cosine",
+                                                                         "tune": {"optimizer.lr": [0.05, 0.1]}}}}
+    with pytest.raises(grid.ProfileError, match=r"strategy cosine: schedule.nam: unknown config section|"
+                                                r"strategy cosine: .*nam"):
+        grid.validate_strategies(grid.from_dict(raw))
 
 
-# ------------------------------------------------------------------------------------------ stats
-def test_t_interval_matches_hand_computation():
-    ci = stats.t_interval([1.0, 3.0])
-    # mean 2, sample sd sqrt(2), sem 1, t_{0.975, 1} = 12.7062
-    assert ci.mean == pytest.approx(2.0)
-    assert ci.half_width == pytest.approx(12.7062, abs=1e-4)
-    one = stats.t_interval([5.0, math.nan])
-    assert one.n == 1 and math.isnan(one.low)
+def test_a_repeated_strategy_label_is_refused(tmp_path):
+    path = tmp_path / "dup.yaml"
+    path.write_text("profile: dup\nstrategies:\n  cosine: {schedule.name: cosine}\n  cosine: {schedule.name: linear}\n")
+    with pytest.raises(grid.ProfileError, match="duplicate key 'cosine'"):
+        grid.read_yaml(path)
 
 
-# ------------------------------------------------------------------------------- records, tables
+def test_a_strategy_can_replace_a_whole_config_section_and_its_knob_goes_inside():
+    raw = {**PROFILE, "common": {"optimizer": {"name": "momentum", "lr": 0.1, "momentum": 0.9}},
+           "strategies": {"cosine": {"schedule.name": "cosine", "tune": {"optimizer.lr": [0.05, 0.1]}},
+                          "osgm": {"optimizer": {"name": "osgm", "lr": 1.0}, "schedule.name": "constant",
+                                   "tune": {"optimizer.lr": [0.5, 1.0]}}}}
+    g = grid.from_dict(raw)
+    assert g.section("osgm", "optimizer") == {"name": "osgm", "lr": 1.0}
+    sets = g.overrides("osgm", g.full, 0, {"optimizer.lr": 0.5})
+    assert sets["optimizer"] == {"name": "osgm", "lr": 0.5}
+    assert sets["budget.steps"] == 100 and sets["train.seed"] == 0
+
+
+# ------------------------------------------------------------------------------------------- plan
+def test_runs_and_batches_of_each_phase():
+    g = grid.from_dict(PROFILE)
+    assert len(plan.runs(g, "tune")) == 4 * 2 * 2 and len(plan.runs(g, "final")) == 4 * 2 * 3
+    assert [r.out("unit") for r in plan.runs(g, "plateau")] == ["results/unit/plateau/cosine/s0"]
+    assert plan.runs(g, "plateau")[0].budget.steps == 200
+    by_strategy = plan.batches(g, "final")
+    assert [b.name for b in by_strategy] == ["final_multistep_0", "final_cosine_0", "final_linear_0", "final_uba_0"]
+    counted = plan.batches(grid.from_dict({**PROFILE, "batching": {"by": "count", "max_runs": 10}}), "final")
+    # the three independent strategies share chunks of at most 10 runs; UBA (inherits, reuses) is alone
+    assert [len(b.runs) for b in counted] == [9, 9, 6] and counted[-1].strategies == ["uba"]
+    per_budget = plan.batches(grid.from_dict({**PROFILE, "batching": {"by": "budget"}}), "tune")
+    assert per_budget[0].name == "tune_multistep_b25_0" and len(per_budget) == 8
+
+
+def test_plans_carry_the_choices_inherited_values_and_reuse(study):
+    g, root = study
+    selections = {s: json.loads((root / plan.selection_path(g, s)).read_text()) for s in g.strategies}
+    tune_uba = next(b for b in plan.batches(g, "tune") if b.strategies == ["uba"])
+    p = plan.plan(g, tune_uba, selections)
+    # cosine chose lr 0.1 (the larger value is better); UBA tunes phi at that lr; phi = 2 reuses cosine's run
+    assert {r["set"]["optimizer.lr"] for r in p["runs"]} == {0.1}
+    reused = [r for r in p["runs"] if r["set"]["schedule.phi"] == 2.0]
+    assert reused and all(r["reuse"].endswith("/tune/cosine/" + r["out"].split("/")[-2] + "/k1/run.json")
+                          for r in reused)
+    assert all(r["set"]["eval.final"] == ["val"] for r in p["runs"])
+    final_cosine = plan.plan(g, plan.batches(g, "final")[1], selections)
+    full = [r for r in final_cosine["runs"] if r["set"]["budget.steps"] == 100]
+    assert full[0]["set"]["eval.at_fractions"] == [0.5, 1.0] and full[0]["set"]["eval.along"] == ["val"]
+    assert plan.plan_inputs(g, tune_uba)["selections"] == ["results/unit/tuning/cosine.json"]
+
+
+# ----------------------------------------------------------------------------------------- tuning
+def test_selection_takes_the_best_validation_score_ties_and_failures(tmp_path):
+    g = grid.from_dict(PROFILE)
+    rec = lambda v, status="ok": {"status": status, "final": {"val_acc": v}}  # noqa: E731
+    runs_ = plan.runs(g, "tune", "linear")
+    records = {r: rec(0.8) for r in runs_}
+    chosen = tuning.select(g, "linear", records, {})
+    assert {e["index"] for e in chosen["budgets"].values()} == {0}, "ties go to the smaller value"
+    records[runs_[0]] = rec(None, "diverged")
+    chosen = tuning.select(g, "linear", records, {})
+    assert chosen["budgets"]["b25"]["index"] == 1 and chosen["budgets"]["b25"]["scores"][0] == -math.inf
+    assert chosen["budgets"]["b25"]["edge"] is True
+    once = grid.from_dict({**PROFILE, "tuning": {"seed": 1000, "grid_size": 2, "per_budget": False}})
+    assert all(r.budget == once.full for r in plan.runs(once, "tune"))
+    transferred = tuning.select(once, "linear", {r: rec(0.8 + 0.01 * r.index) for r in plan.runs(once, "tune", "linear")},
+                                {})
+    assert transferred["budgets"]["b25"] == {**transferred["budgets"]["b100"], "transferred_from": "b100"}
+
+
+# -------------------------------------------------------------------------------- records, tables
 def test_summary_means_and_diverged_runs(study):
     g, root = study
-    final = records.final_table(g, records.load_runs(g, root))
+    final = runs.final_table(g, runs.load(g, "final", root))
     summary = tables.summary(final)
-    off = summary[(summary.budget == "b100") & (summary.variant == "off")].set_index("strategy")
-    row = off.loc["cosine"]
-    expected = [100 * accuracy("cosine", 100, s) for s in (0, 1, 2)]
-    assert row["mean"] == pytest.approx(sum(expected) / 3)
-    assert row["n"] == 3 and row["n_diverged"] == 0
-    step = off.loc["step"]
-    assert step["n"] == 2 and step["n_diverged"] == 1
-    assert step["mean"] == pytest.approx(100 * (accuracy("step", 100, 0) + accuracy("step", 100, 1)) / 2)
-
-
-def test_diverged_run_ranks_last_and_shows_dagger(study):
-    g, root = study
-    final = records.final_table(g, records.load_runs(g, root))
+    judged = summary[(summary.budget == "b100") & (summary.variant == "judged")].set_index("strategy")
+    expected = [100 * accuracy("cosine", 1.0, s) for s in (0, 1, 2)]
+    assert judged.loc["cosine", "mean"] == pytest.approx(sum(expected) / 3) and judged.loc["cosine", "n"] == 3
+    assert judged.loc["multistep", "n"] == 2 and judged.loc["multistep", "n_diverged"] == 1
     ranks = tables.average_ranks(final).set_index("strategy")
-    # step is the worst strategy anyway; with its seed-2 run diverged it still ranks last (5) in that seed
-    assert ranks.loc["step", "b100"] == pytest.approx(5.0)
-    assert ranks.loc["uba_phi1", "b100"] == pytest.approx(1.0)
-    tex = latex.main_table(tables.summary(final), g)
-    assert "^{\\dagger1}" in tex
-
-
-def test_all_seeds_diverged_shows_diverged_word(tmp_path):
-    g = write_study(tmp_path, diverged=tuple(("linear", 25, s) for s in (0, 1, 2)))
-    final = records.final_table(g, records.load_runs(g, tmp_path))
-    line = next(x for x in latex.main_table(tables.summary(final), g).splitlines() if x.startswith("Linear"))
-    assert "diverged" in line
+    assert ranks.loc["multistep", "b100"] == pytest.approx(4.0) and ranks.loc["uba", "b100"] == pytest.approx(1.0)
+    assert "^{\\dagger1}" in latex.main_table(summary, g)
 
 
 def test_swa_gains_are_paired_differences(study):
     g, root = study
-    final = records.final_table(g, records.load_runs(g, root))
-    gains = tables.swa_gain_over_strategies(final)
+    gains = tables.swa_gain_over_strategies(runs.final_table(g, runs.load(g, "final", root)))
     for variant, gain in GAIN.items():
         row = gains[(gains.variant == variant) & (gains.budget == "b25")].iloc[0]
-        assert row["mean"] == pytest.approx(100 * gain)
-        assert row["n"] == 3
+        assert row["mean"] == pytest.approx(100 * gain) and row["n"] == 3
 
 
-def test_missing_record_is_a_one_line_error(study):
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda r: r["final"].update(test_acc="high"), "final.test_acc must be a number or null"),
+    (lambda r: r["final"].update(test_acc=1.5), "final.test_acc = 1.5 is not an accuracy in [0, 1]"),
+    (lambda r: r.update(status="weird"), "status must be one of"),
+    (lambda r: r["config"]["budget"].update(steps=7), "config budget.steps = 7, but the profile plans 25"),
+    (lambda r: r.pop("final"), "missing key 'final'"),
+])
+def test_a_bad_record_is_a_one_line_error_naming_the_file(study, edit, message):
     g, root = study
-    (root / g.jobs[0].run_dir(g.profile) / "run.json").unlink()
-    with pytest.raises(records.RecordError, match=r"run record not found: .*step/b25/s0/run\.json"):
-        records.load_runs(g, root)
+    path = root / plan.runs(g, "final")[0].record(g.profile)
+    record = json.loads(path.read_text())
+    edit(record)
+    path.write_text(json.dumps(record))
+    with pytest.raises(runs.RecordError, match=re_escape(message)) as err:
+        runs.load(g, "final", root)
+    assert str(path.name) in str(err.value) and "\n" not in str(err.value)
+    path.write_text("{not json")
+    with pytest.raises(runs.RecordError, match="not valid JSON"):
+        runs.load(g, "final", root)
+    path.unlink()
+    with pytest.raises(runs.RecordError, match="run record not found"):
+        runs.load(g, "final", root)
 
 
-# ------------------------------------------------------------------------------------------ claims
-def test_verdict_rules():
-    # (low, high, n): a verdict either way needs the interval to exclude 0 (symmetric rule)
-    assert claims.directional_verdict(0.1, 0.9, 3) == claims.REPRODUCED
-    assert claims.directional_verdict(-0.1, 1.1, 3) == claims.INCONCLUSIVE
-    assert claims.directional_verdict(-1.0, -0.2, 3) == claims.NOT_REPRODUCED
-    # a negative mean whose interval contains 0 is no evidence against the claim
-    assert claims.directional_verdict(-1.0, 0.6, 3) == claims.INCONCLUSIVE
-    assert claims.directional_verdict(math.nan, math.nan, 1) == claims.NOT_TESTABLE
-    # non-inferiority with margin 0.5: significantly below 0 fails even inside the margin
-    assert claims.noninferiority_verdict(-0.4, 0.8, 3, 0.5) == claims.REPRODUCED
-    assert claims.noninferiority_verdict(-0.4, -0.1, 3, 0.5) == claims.NOT_REPRODUCED
-    assert claims.noninferiority_verdict(-2.0, 0.8, 3, 0.5) == claims.INCONCLUSIVE
-    assert claims.noninferiority_verdict(math.nan, math.nan, 1, 0.5) == claims.NOT_TESTABLE
-    assert claims.equivalence_verdict(-0.1, 0.1, 3, 0.5) == claims.REPRODUCED
-    assert claims.equivalence_verdict(0.6, 0.9, 3, 0.5) == claims.NOT_REPRODUCED
-    assert claims.equivalence_verdict(-0.9, 0.2, 3, 0.5) == claims.INCONCLUSIVE
-    assert claims.combine([claims.REPRODUCED, claims.INCONCLUSIVE]) == claims.INCONCLUSIVE
-    assert claims.combine([claims.REPRODUCED, claims.NOT_REPRODUCED]) == claims.NOT_REPRODUCED
-    assert claims.combine([claims.REPRODUCED, claims.REPRODUCED]) == claims.REPRODUCED
-    # one budget not reproduced fails the claim even when another budget is not testable
-    assert claims.combine([claims.NOT_TESTABLE, claims.NOT_REPRODUCED]) == claims.NOT_REPRODUCED
-    assert claims.combine([claims.NOT_TESTABLE, claims.REPRODUCED]) == claims.NOT_TESTABLE
+# ------------------------------------------------------------------------------------------- stats
+def test_t_interval_mde_and_bootstrap_ratio():
+    ci = stats.t_interval([1.0, 3.0])
+    assert ci.mean == pytest.approx(2.0) and ci.half_width == pytest.approx(12.7062, abs=1e-4)
+    # MDE = (t_0.975 + t_0.8) s / sqrt(n), n = 5, s = 1: (2.7764 + 0.9410) / sqrt(5)
+    assert stats.minimum_detectable_effect([0, 1, 2, 1, 1.5811388]) == pytest.approx(
+        (2.7764 + 0.9410) * np.std([0, 1, 2, 1, 1.5811388], ddof=1) / math.sqrt(5), rel=1e-3)
+    ratio = stats.ratio_interval([1.0, 1.0, 1.0], [2.0, 2.0, 2.0])
+    assert (ratio.mean, ratio.low, ratio.high) == pytest.approx((0.5, 0.5, 0.5))
 
 
-def test_phi_is_chosen_on_the_other_seeds():
-    acc = pd.DataFrame({"uba_phi1": [90.0, 80.0, 85.0], "uba_phi4": [70.0, 95.0, 84.0]}, index=[0, 1, 2])
-    # seed 0 is judged with the phi best on seeds 1-2 (phi4: 89.5 > 82.5), not with its own best (phi1)
-    assert claims.held_out_choice(acc) == {0: "uba_phi4", 1: "uba_phi1", 2: "uba_phi1"}
-    assert claims.held_out_choice(acc.iloc[:1]) == {}, "one seed: nothing to choose on"
-
-
-def test_uba_claim_is_not_rescued_by_picking_the_luckiest_phi(tmp_path):
-    """Each phi wins on one seed only, by luck; the best-of-the-same-runs choice would beat cosine on
-    every seed, the held-out choice must not."""
-    lucky = {"uba_phi1": {0: 0.02, 1: -0.02, 2: -0.02}, "uba_phi2": {0: -0.02, 1: 0.02, 2: -0.02},
-             "uba_phi4": {0: -0.02, 1: -0.02, 2: 0.02}}
-    profile = {**PROFILE, "strategies": {**PROFILE["strategies"],
-                                         "uba_phi4": {"schedule.name": "uba", "schedule.phi": 4.0}}}
-    g = write_study(tmp_path, profile, base={**BASE, "uba_phi4": BASE["cosine"]})
-    for job in g.jobs:
-        if job.strategy in lucky:
-            path = tmp_path / job.run_dir(g.profile) / "run.json"
-            rec = json.loads(path.read_text())
-            cosine = json.loads((tmp_path / job.run_dir(g.profile).replace(job.strategy, "cosine", 1)
-                                 / "run.json").read_text())
-            rec["final"]["test_acc"] = cosine["final"]["test_acc"] + lucky[job.strategy][job.seed]
-            path.write_text(json.dumps(rec))
-    final = records.final_table(g, records.load_runs(g, tmp_path))
-    rows = claims.uba_vs_cosine(final, g)
-    assert all(r["estimate"] == pytest.approx(-2.0) for r in rows), rows
-    assert {r["verdict"] for r in rows} == {claims.NOT_REPRODUCED}
-
-
-def test_sci_keeps_the_mantissa_digits():
-    from report.macros import sci
-
-    assert sci(2.5e-4) == "$2.5\\times10^{-4}$" and sci(5e-4) == "$5\\times10^{-4}$"
-    assert sci(0.1) == "0.1" and sci(float("nan")) == "--"
-
-
-def test_claims_on_hand_built_study(study):
-    g, root = study
-    final = records.final_table(g, records.load_runs(g, root))
-    bench = pd.read_csv(root / "results/unit/theory/bench.csv")
-    table = claims.claims_table(final, g, bench)
-    verdicts = claims.claim_verdicts(table)
-    uba = table[table.claim_id == "uba"]
-    # uba_phi1 beats cosine by exactly 1 point in every seed: zero variance, interval above 0
-    assert list(uba["estimate"]) == pytest.approx([1.0, 1.0])
-    assert "best phi = 1" in uba["detail"].iloc[0]
-    assert verdicts["uba"] == claims.REPRODUCED
-    assert verdicts["linear"] == claims.REPRODUCED        # linear - step = +1 point at 25 %
-    assert verdicts["swa"] == claims.REPRODUCED           # swalr adds 0.6 points to every run
-    assert verdicts["phi2"] == claims.REPRODUCED          # uba_phi2 and cosine are identical runs here
-    # hdm: wins on svm_a1a (276 < 328, 566) and logreg (L-BFGS-M10 n.c.), loses on quad -> 2 of 3
-    hdm = table[(table.claim_id == "hdm") & (table.setting == "all problems")].iloc[0]
-    assert hdm["estimate"] == 2 and verdicts["hdm"] == claims.REPRODUCED
-
-
-def test_phi2_outside_margin_and_not_testable(tmp_path):
-    g = write_study(tmp_path, base={**BASE, "uba_phi2": BASE["cosine"] + 0.01})   # 1 point > 0.5 margin
-    final = records.final_table(g, records.load_runs(g, tmp_path))
-    table = claims.claims_table(final, g, None)
-    verdicts = claims.claim_verdicts(table)
-    assert verdicts["phi2"] == claims.NOT_REPRODUCED
-    assert verdicts["hdm"] == claims.NOT_TESTABLE
-    one_seed = write_study(tmp_path / "one", {**PROFILE, "seeds": [0]})
-    final1 = records.final_table(one_seed, records.load_runs(one_seed, tmp_path / "one"))
-    v1 = claims.claim_verdicts(claims.claims_table(final1, one_seed, None))
-    assert set(v1.values()) == {claims.NOT_TESTABLE}
-
-
-def test_linear_claim_not_testable_without_small_budget(tmp_path):
-    g = write_study(tmp_path, {**PROFILE, "budget_fractions": [0.5, 1.0]})
-    final = records.final_table(g, records.load_runs(g, tmp_path))
-    rows = claims.linear_vs_step(final, g)
-    assert rows[0]["verdict"] == claims.NOT_TESTABLE and "no budget <= 25%" in rows[0]["detail"]
+def test_time_to_target_and_performance_profile():
+    g = grid.from_dict({**PROFILE, "report": {"targets": [0.5], "r_max": 4.0}})
+    rows = []
+    for strategy, reach in (("multistep", 10), ("cosine", 20), ("linear", 50), ("uba", None)):
+        for seed in g.seeds:
+            for step in (10, 20, 50, 100):
+                hit = reach is not None and step >= reach
+                rows.append({"strategy": strategy, "budget": "b100", "seed": seed, "step": step,
+                             "judged_val_acc": 60.0 if hit else 40.0})
+    scores = time_to_target.scores(g, pd.DataFrame(rows)).set_index("strategy")
+    # ratios: multistep 1, cosine 2, linear 5 (> r_max: no credit), uba never
+    assert scores.loc["multistep", "score"] == pytest.approx(1.0, abs=0.01)
+    assert scores.loc["cosine", "score"] == pytest.approx(2 / 3, abs=0.02)
+    assert scores.loc["linear", "score"] == 0.0 and scores.loc["uba", "solved"] == 0.0
+    assert scores.loc["cosine", "median_updates_500"] == 20.0 and math.isinf(scores.loc["uba", "median_updates_500"])
 
 
 # -------------------------------------------------------------------------------- aggregate + CLI
-def test_aggregate_writes_every_table_and_macros(study):
+def test_aggregate_writes_every_table_macros_and_their_provenance(study):
     g, root = study
-    out = root / "results/unit/tables"
-    theory = root / "results/unit/theory"
-    macros_path = root / "results/unit/macros.tex"
-    aggregate(g, root, read_theory(theory / "checks.json", theory / "bench.csv"), out, macros_path)
+    out = run_aggregate(g, root)
     for name in TABLE_FILES:
         assert (out / name).is_file(), name
-    main = (out / "table_main.tex").read_text()
-    cosine_mean = sum(100 * accuracy("cosine", 100, s) for s in (0, 1, 2)) / 3
-    assert f"{cosine_mean:.2f}" in main
-    macros = macros_path.read_text()
-    assert "\\newcommand{\\numRuns}{30}" in macros
+    cosine_mean = sum(100 * accuracy("cosine", 1.0, s) for s in (0, 1, 2)) / 3
+    assert f"{cosine_mean:.2f}" in (out / "table_main.tex").read_text()
+    macros = (root / "results/unit/macros.tex").read_text()
+    assert "\\newcommand{\\numRuns}{41}" in macros          # 16 tuning + 24 final + 1 plateau
     assert "\\newcommand{\\numDiverged}{1}" in macros
     assert "\\newcommand{\\theoryChecksPassed}{1}" in macros
-    assert "\\newcommand{\\claimUbaVerdict}{reproduced}" in macros
-    checks = (out / "table_theory_checks.tex").read_text()
-    assert "ratio\\_identity" in checks and "\\textbf{no}" in checks
-    bench = (out / "table_theory_bench.tex").read_text()
-    assert "276 (275)" in bench and "n.c." in bench, "gradient (function) calls, n.c. when not converged"
+    provenance = json.loads((root / "results/unit/provenance.json").read_text())["macros"]
+    assert set(provenance) == set(__import__("re").findall(r"\\newcommand\{\\(\w+)\}", macros))
+    entry = provenance["cosineFullAcc"]
+    assert entry["value"] == f"{cosine_mean:.2f}" and entry["source"].startswith("tables/summary.csv")
+    assert entry["runs"] == [f"results/unit/runs/cosine/b100/s{s}" for s in (0, 1, 2)]
+    tuned = pd.read_csv(out / "tuning.csv")
+    assert set(tuned[tuned["chosen"]]["value"]) == {0.1, 2.0}
+
+
+def test_trace_prints_the_chain_behind_a_macro(study):
+    g, root = study
+    run_aggregate(g, root)
+    proc = subprocess.run([sys.executable, "-m", "report", "trace", "\\cosineFullAcc", "--profile", "unit",
+                           "--root", str(root)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "tables/summary.csv" in proc.stdout and "results/unit/runs/cosine/b100/s2" in proc.stdout
+    bad = subprocess.run([sys.executable, "-m", "report", "trace", "\\noSuchMacro", "--profile", "unit",
+                          "--root", str(root)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "noSuchMacro" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_every_macro_name_is_literal_in_the_source():
+    """grep finds where each macro is made: every name passed to MacroBook.add is a string literal."""
+    import ast
+
+    for module in ("report/macros.py", "report/claims/registry.py"):
+        tree = ast.parse((ROOT / module).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add" and node.args:
+                first = node.args[0]
+                assert isinstance(first, ast.Constant) or (isinstance(first, ast.Attribute)
+                                                           and first.attr == "verdict_macro"), ast.unparse(node)
 
 
 def test_cli_reports_missing_input_in_one_line(study, tmp_path):
@@ -360,53 +280,51 @@ def test_cli_reports_missing_input_in_one_line(study, tmp_path):
            "--bench", str(root / "results/unit/theory/bench.csv"), "--out", str(tmp_path / "t"),
            "--macros", str(tmp_path / "m.tex")]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 2
-    assert proc.stderr.strip().count("\n") == 0
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0
     assert "theory output not found" in proc.stderr and "nope/checks.json" in proc.stderr
+    (root / "results/unit/theory/checks.json").write_text("[1, 2")
+    proc = subprocess.run([*cmd[:9], str(root / "results/unit/theory/checks.json"), *cmd[10:]], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "not valid JSON" in proc.stderr
 
 
 def test_cli_rejects_bad_profile(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("profile: x\ntrain_config: a.yaml\nseeds: [0]\nstrategies: {}\n")
+    bad.write_text("profile: x\ntrain_config: a.yaml\nseeds: [0, 1]\ntuning: {}\nstrategies: {}\n")
     proc = subprocess.run([sys.executable, "-m", "report", "jobs", str(bad)], cwd=ROOT, capture_output=True,
                           text=True, timeout=60)
-    assert proc.returncode == 2
-    assert "error:" in proc.stderr and "full_budget_steps" in proc.stderr
+    assert proc.returncode == 2 and "error:" in proc.stderr and "full_budget_steps" in proc.stderr
 
 
-def test_hdm_claim_ignores_problems_no_method_solved():
-    rows = [("easy", "HDM-Best", 50, True), ("easy", "L-BFGS-M10", 90, True), ("easy", "Adam", 120, True),
-            ("hard", "HDM-Best", 1000, False), ("hard", "L-BFGS-M10", 1000, False),
-            ("hard", "Adam", 1000, False)]
-    bench = pd.DataFrame(rows, columns=["problem", "method", "grad_calls", "converged"])
-    table = pd.DataFrame(claims.hdm_vs_quasi_newton(bench), columns=claims.CLAIM_COLUMNS)
-    per_problem = dict(zip(table["setting"], table["verdict"], strict=True))
-    assert per_problem["easy"] == claims.REPRODUCED
-    assert per_problem["hard"] == claims.NOT_TESTABLE
-    assert per_problem["all problems"] == claims.REPRODUCED     # 1 of 1 deciding problem
-    none_solved = bench[bench["problem"] == "hard"]
-    overall = claims.hdm_vs_quasi_newton(none_solved)[-1]
-    assert overall["verdict"] == claims.NOT_TESTABLE
-    lost = bench.assign(grad_calls=[500, 90, 120, 1000, 1000, 1000])
-    assert claims.hdm_vs_quasi_newton(lost)[-1]["verdict"] == claims.NOT_REPRODUCED
+def test_escape_translates_unicode_math_for_latex():
+    assert latex.escape("Δ_K ≤ 1e-10, 50%") == "\\ensuremath{\\Delta}\\_K \\ensuremath{\\le} 1e-10, 50\\%"
+    assert latex.escape("café 😀") == "café ?"
 
 
-def test_swa_interaction_correlates_gain_with_the_window_lr():
-    g = grid.from_dict(PROFILE)
-    recs = {}
-    for i, strategy in enumerate(g.strategies):          # window LR rises with i, gain falls with i
-        for seed in g.seeds:
-            rec = make_record(0.8, 100, seed)
-            rec["curve"] = {"step": list(range(1, 101)), "lr": [0.1] * 75 + [0.01 * (i + 1)] * 25}
-            rec["averaged"]["tail"]["test_acc"] = 0.8 + 0.01 * (5 - i)
-            recs[(strategy, "b100", seed)] = rec
-    window = records.window_lr_table(g, recs)
-    assert window["window_lr"].tolist() == pytest.approx([0.1 * (i + 1) for i in range(5) for _ in g.seeds])
-    final = records.final_table(g, recs)
-    interaction = tables.swa_interaction(tables.swa_gains(final), window)
-    corr = tables.interaction_correlations(interaction).set_index("variant")
-    assert corr.loc["tail", "rho"] == pytest.approx(-1.0) and corr.loc["tail", "n"] == 5
-    from report.macros import interaction_macros
+def test_display_names_are_unique_and_readable():
+    raw = {**PROFILE, "strategies": {
+        "cosine": {"schedule.name": "cosine", "tune": {"optimizer.lr": [0.05, 0.1]}},
+        "wsd": {"schedule.name": "wsd", "tune": {"optimizer.lr": [0.05, 0.1]}},
+        "wsd_linear": {"schedule.name": "wsd", "schedule.decay_shape": "linear", "tune": {"optimizer.lr": [0.05, 0.1]}},
+        "adamw_cosine": {"optimizer": {"name": "adamw", "lr": 0.01}, "schedule.name": "cosine",
+                         "tune": {"optimizer.lr": [0.004, 0.008]}},
+        "dog": {"optimizer": {"name": "dog", "lr": 1.0}, "schedule.name": "constant", "output": "poly",
+                "tune": {"optimizer.reps_rel": [0.0001, 0.001]}}}}
+    names = latex.display_names(grid.from_dict(raw))
+    assert names == {"cosine": "Cosine", "wsd": "WSD", "wsd_linear": "WSD (decay shape linear)",
+                     "adamw_cosine": "AdamW + Cosine", "dog": "DoG (poly avg.)"}
 
-    sentence = interaction_macros(g, tables.interaction_correlations(interaction))["swaInteractionSentence"]
-    assert "tail avg. adds more where the schedule has already annealed" in sentence
+
+def test_make_record_factory_matches_what_the_trainer_writes(tmp_path):
+    """The hand-made records have the keys of a real one (so these tests test the real format)."""
+    from stepsize import config, train
+
+    cfg = config.resolve({"data": {"name": "synthetic", "train_size": 64, "test_size": 32, "batch_size": 16,
+                                   "image_size": 8, "in_channels": 1, "val_size": 16},
+                          "model": {"width": 2}, "budget": {"steps": 2}, "eval": {"final": ["test", "val"]},
+                          "swa": {"variants": ["tail", "swalr"], "start": 0.5},
+                          "train": {"device": "cpu", "threads": 1, "progress": False}})
+    real = train.train(cfg, tmp_path / "run")
+    fake = make_record(0.8, 2, 0)
+    assert set(fake) <= set(real) and set(fake["final"]) == set(real["final"])
+    assert set(fake["averaged"]["tail"]) <= set(real["averaged"]["tail"]) and BASE

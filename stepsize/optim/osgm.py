@@ -11,7 +11,7 @@ Sources
   code udellgroup/osgm-best-hypergrad ``algorithms/hdm.py``: AdaGrad on P (accumulator G += s∘s,
   P ← clip(P − α s/(√G + ε), 0, p_max)) and a heavy-ball coefficient β learned the same way from
   s_β = ⟨∇f(x⁺), x − x⁻⟩/den, clipped to [0, β_max], with den = ‖g‖² + (τ/2)‖x − x⁻‖².
-  (Reference notes: /work/shared/reference/osgm.md, §1.4–1.7.)
+  (The update rules are those of that code; the minibatch adaptation below is this project's.)
 * Baydin et al., "Online learning rate adaptation with hypergradient descent", ICLR 2018: the
   hypergradient of the previous step is available from the current gradient, no extra evaluation.
 
