@@ -231,6 +231,7 @@ class Run:
         work = self.done if self.phase == "base" else self.steps + self.done
         if self.kill_at and work == self.kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
+        distributed.raise_injected_fault(self.procs, work)
 
     def _flush_window(self, n_updates: int, lr: float) -> int | None:
         """Append a curve point (step = updates done, mean loss since the last point) in the base phase;
@@ -464,7 +465,12 @@ def run_command(config_path: str, out: str, overrides: list[str], started: float
         cfg = config.load(config_path, overrides)
         record = train(cfg, out, started)
     except (ValueError, FileNotFoundError, MissingDependencyError) as err:  # config/data/resume: one line
-        print(f"stepsize.train: error: {err}", file=sys.stderr)
+        print(distributed.error_line(err), file=sys.stderr)
+        return 1
+    except Exception as err:  # a DDP rank that raises: one line; torchrun's agent stops the other ranks
+        if not distributed.from_environment().distributed:
+            raise
+        print(distributed.error_line(err, unexpected=True), file=sys.stderr, flush=True)
         return 1
     if distributed.from_environment().is_main:
         final, status = record["final"], record["status"]
