@@ -38,8 +38,8 @@ GPUS = 2
 INSTALL = "apt-get install slurm-wlm munge slurmdbd mariadb-server (bin/with-env does it as root)"
 TOOLS = ["munged", "mariadbd", "slurmdbd", "slurmctld", "slurmd", "sbatch", "sacct", "git"]
 METRICS = ("final", "averaged", "evals", "curve")
-SACCT_FIELDS = ["JobID", "JobName", "Comment", "Account", "Partition", "State", "ExitCode", "AllocCPUS",
-                "ReqMem", "AllocTRES", "NTasks", "WorkDir"]
+SACCT_FIELDS = ["JobID", "JobName", "Comment", "Account", "Partition", "State", "ExitCode", "ReqCPUS",
+                "AllocCPUS", "ReqMem", "AllocTRES", "NTasks", "WorkDir"]
 pytestmark = pytest.mark.slow
 
 
@@ -95,6 +95,12 @@ class Cluster:
         return subprocess.run(cmd, cwd=copy, env=self.env, capture_output=True, text=True, timeout=timeout)
 
 
+def cpus(row: dict[str, str]) -> int:
+    """The CPUs a job asked for (checked against what SLURM granted: whole cores, so more with SMT)."""
+    assert int(row["AllocCPUS"]) >= int(row["ReqCPUS"]), row
+    return int(row["ReqCPUS"])
+
+
 def alive(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -113,12 +119,12 @@ def failure_report(copy: Path, proc: subprocess.CompletedProcess, cluster: Clust
 
 @pytest.fixture(scope="module")
 def cluster() -> Cluster:
+    if os.geteuid() != 0:
+        pytest.fail("the SLURM test starts slurmd, which must run as root: run the tests as root "
+                    "(bin/local-slurm explains the sudo set-up for a normal user)")
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
         pytest.fail(f"the SLURM test needs {', '.join(missing)}: {INSTALL}")
-    if os.geteuid() != 0:
-        pytest.fail("the SLURM test starts slurmd, which must run as root: run the tests as root "
-                    "(or start the cluster with sudo, see bin/local-slurm)")
     # not under pytest's private (0700) base folder: munge wants its socket's path open to everyone
     folder = Path(tempfile.mkdtemp(prefix="stepsize-slurm-"))
     start = time.perf_counter()
@@ -187,7 +193,7 @@ def test_every_training_run_was_a_slurm_job(cluster, slurm_run):
     for row in train.values():
         assert row["State"] == "COMPLETED" and row["ExitCode"] == "0:0", row
         assert (row["Account"], row["Partition"]) == ("stepsize", "local"), row
-        assert row["AllocCPUS"] == str(resources["threads"]), row
+        assert cpus(row) == resources["threads"], row
         assert row["ReqMem"] == f"{resources['mem_mb']}M", row
         steps = {r["JobID"].split(".", 1)[1] for r in rows if r["JobID"].startswith(row["JobID"] + ".")}
         # sbatch's batch step, and the rule in one srun step (one task: the plugin sets no tasks)
@@ -201,7 +207,7 @@ def test_every_training_run_was_a_slurm_job(cluster, slurm_run):
     defaults = yaml.safe_load((ROOT / "profiles/slurm/config.yaml").read_text())["default-resources"]
     for row in theory.values():
         assert row["State"] == "COMPLETED", row
-        assert row["AllocCPUS"] == str(defaults["cpus_per_task"]), row
+        assert cpus(row) == defaults["cpus_per_task"], row
         assert row["ReqMem"] == f"{defaults['mem_mb']}M", row
     # the controller's own job log has them too
     jobcomp = (cluster.folder / "log/jobcomp.log").read_text()
@@ -239,7 +245,7 @@ def test_a_two_gpu_training_job_gets_its_gpus_and_starts_torchrun_once(cluster, 
     rows = cluster.sacct()
     [job] = [r for r in rows if r["Comment"] == "rule_train_wildcards_cosine_b100_0" and "." not in r["JobID"]
              and r["WorkDir"] == str(copy) and f"gres/gpu={GPUS}" in r["AllocTRES"]]
-    assert job["State"] == "COMPLETED" and job["AllocCPUS"] == str(GPUS), job
+    assert job["State"] == "COMPLETED" and cpus(job) == GPUS, job   # cpus_per_gpu x gpu
     [step] = [r for r in rows if r["JobID"] == job["JobID"] + ".0"]
     assert step["NTasks"] == "1", step
     record = json.loads((copy / target).read_text())
