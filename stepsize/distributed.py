@@ -2,10 +2,17 @@
 
 Under ``torchrun`` the environment gives ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``; the process group
 uses NCCL on CUDA and gloo on CPU. A plain ``python -m stepsize.train`` is rank 0 of 1.
+
+A rank that fails reports it in one line, ``stepsize.train: error: rank <r>: <message>`` (`error_line`),
+and exits non-zero; torchrun's agent then stops the other ranks, so the job fails at once instead of
+hanging in the next collective. The traceback is not lost: it goes to torchrun's error file, which the
+agent prints in its failure summary. ``STEPSIZE_FAULT_RAISE_RANK=<rank>:<update>`` makes one rank raise
+after that many updates (the tests' fault injection).
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 
@@ -73,3 +80,50 @@ def earliest(procs: Processes, step: int | None, device: torch.device) -> int | 
 def shutdown(procs: Processes) -> None:
     if procs.distributed and dist.is_initialized():
         dist.destroy_process_group()
+
+
+# ------------------------------------------------------------------------------------------ failures
+#: Fault injection: ``<rank>:<update>`` makes that rank raise `InjectedFault` after that many updates
+#: (base updates, then SWALR-branch updates, counted together, as ``STEPSIZE_FAULT_KILL_AT``).
+FAULT_RAISE_ENV = "STEPSIZE_FAULT_RAISE_RANK"
+
+
+class InjectedFault(RuntimeError):
+    """The error ``STEPSIZE_FAULT_RAISE_RANK`` raises."""
+
+
+@functools.cache
+def _fault_target(value: str) -> tuple[int, int] | None:
+    if not value.strip():
+        return None
+    rank, sep, update = value.strip().partition(":")
+    if not sep or not rank.isdigit() or not update.isdigit() or int(update) < 1:
+        raise ValueError(f"{FAULT_RAISE_ENV}={value!r}: expected <rank>:<update>, e.g. 1:5")
+    return int(rank), int(update)
+
+
+def raise_injected_fault(procs: Processes, work: int) -> None:
+    """Raise `InjectedFault` on the rank and at the update ``STEPSIZE_FAULT_RAISE_RANK`` names (called
+    after each update with the updates done so far); a no-op when the variable is unset."""
+    target = _fault_target(os.environ.get(FAULT_RAISE_ENV, ""))
+    if target == (procs.rank, work):
+        raise InjectedFault(f"injected fault after update {work} ({FAULT_RAISE_ENV}={target[0]}:{target[1]})")
+
+
+def error_line(err: BaseException, *, unexpected: bool = False, procs: Processes | None = None,
+               message: str | None = None) -> str:
+    """The one stderr line of an error that ends a run: ``stepsize.train: error: <message>``, with
+    ``rank <r>: `` before the message in a run of several processes. An ``unexpected`` error (not a
+    config, data or resume error) carries its type, and under torchrun its traceback goes to the agent's
+    error file (TORCHELASTIC_ERROR_FILE), which the agent prints when the job fails: call this in the
+    ``except`` block, where the traceback is the one being handled. ``message``: the text to report
+    (default ``str(err)``)."""
+    procs = procs or from_environment()
+    if message is None:
+        message = f"{type(err).__name__}: {err}" if unexpected else str(err)
+    if unexpected and os.environ.get("TORCHELASTIC_ERROR_FILE"):
+        from torch.distributed.elastic.multiprocessing.errors import ErrorHandler
+
+        ErrorHandler().record_exception(err)
+    rank = f"rank {procs.rank}: " if procs.distributed else ""
+    return f"stepsize.train: error: {rank}{message}"

@@ -248,6 +248,7 @@ class Run:
         work = self.done if self.phase == "base" else self.steps + self.done
         if self.kill_at and work == self.kill_at:
             os.kill(os.getpid(), signal.SIGKILL)
+        distributed.raise_injected_fault(self.procs, work)
 
     def _first_bad(self, values: list[float], n_updates: int) -> int | None:
         """The update (1-based) of the first loss that is non-finite or above the divergence band."""
@@ -554,8 +555,13 @@ def run_command(config_path: str, out: str, overrides: list[str], started: float
     try:
         cfg = config.load(config_path, overrides)
         record = train(cfg, out, started)
-    except _user_errors() as err:
-        print(f"stepsize.train: error: {one_line(err)}", file=sys.stderr)
+    except _user_errors() as err:  # config, data, resume, output folder, disk: one line
+        print(distributed.error_line(err, message=one_line(err)), file=sys.stderr)
+        return 1
+    except Exception as err:  # a DDP rank that raises: one line; torchrun's agent stops the other ranks
+        if not distributed.from_environment().distributed:
+            raise
+        print(distributed.error_line(err, unexpected=True), file=sys.stderr, flush=True)
         return 1
     if distributed.from_environment().is_main:
         print(summary_line(record, out), flush=True)
