@@ -15,6 +15,7 @@ results/<profile>/, figures/<profile>/ or paper/build/<profile>/. design.md sect
 
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -72,13 +73,38 @@ REPORT_SOURCES = sorted(str(p) for p in Path("report").glob("*.py"))
 ENV = "environment.yml"  # conda alternative to bin/with-env (used with --software-deployment-method conda)
 LATEX_HINT = "install TeX Live and latexmk: apt-get install latexmk texlive-latex-extra texlive-science"
 
-# A run that raised left a `failed` record; treat it as missing, so this invocation retries it.
-if not workflow.dryrun:
-    from stepsize.run_record import read_json
 
-    for record in [*TUNE_RECORDS, *FINAL_RECORDS, *PLATEAU_RECORDS]:
-        if Path(record).is_file() and (read_json(record) or {}).get("status") == "failed":
-            Path(record).unlink()
+# One workflow run per directory at a time: an fcntl lock held while this Snakemake process lives (the
+# kernel drops it however the process ends, so a `kill -9` leaves no stale lock; profiles/default sets
+# nolock for Snakemake's own lock, which does). Training jobs stop when this process is gone.
+if workflow.is_main_process and not workflow.dryrun:
+    import fcntl
+
+    Path(".snakemake").mkdir(exist_ok=True)
+    _DAG_LOCK = open(".snakemake/stepsize-workflow.lock", "a+")
+    try:
+        fcntl.flock(_DAG_LOCK, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        _DAG_LOCK.seek(0)
+        holder = _DAG_LOCK.read().strip() or "another process"
+        raise WorkflowError(f"another snakemake runs this workflow in {ROOT} ({holder}); wait for it or stop it")
+    _DAG_LOCK.truncate(0)
+    _DAG_LOCK.write(f"snakemake pid {os.getpid()}\n")
+    _DAG_LOCK.flush()
+    if workflow.local_exec:  # an environment variable for stepsize.batch: not a param, so never a rerun
+        from stepsize.lifeline import export_stop_with
+
+        export_stop_with(os.getpid())
+
+# A run that raised left a `failed` record (kept so that its batch's finished runs survive, see
+# stepsize.batch), and the rules that read it (select, aggregate) stopped with its error. Planning moves
+# it aside to run.failed.json, so its job counts as not done: this invocation, or a dry run, shows and
+# reruns it (the batch then retries that run and keeps the others), then the rest of the workflow.
+if workflow.is_main_process:
+    for _record in [*TUNE_RECORDS, *FINAL_RECORDS, *PLATEAU_RECORDS]:
+        _path = Path(_record)
+        if _path.is_file() and '"status": "failed"' in _path.read_text(errors="replace")[:200]:
+            os.replace(_path, _path.with_name("run.failed.json"))
 
 
 def parent(path: str) -> str:
@@ -131,6 +157,8 @@ rule profile_json:
         profile=json.dumps(dict(config), indent=1),
     log:
         f"{RES}/logs/profile_json.log",
+    conda:
+        ENV
     shell:
         "printf '%s\\n' {params.profile:q} > {output}"
 
@@ -146,8 +174,11 @@ rule plan:
         f"{RES}/logs/plan/{{batch}}.log",
     params:
         py=PY,
+    conda:
+        ENV
     shell:
-        "{params.py} -m report plan --profile {input.profile} --batch {wildcards.batch} --out {output} > {log} 2>&1"
+        "{params.py} -m report plan --profile {input.profile} --batch {wildcards.batch} --out {output} > {log} 2>&1 "
+        "|| {{ rc=$?; grep -h 'error:' {log} >&2 || tail -n 3 {log} >&2; exit $rc; }}"
 
 
 rule select:
@@ -162,9 +193,12 @@ rule select:
         f"{RES}/logs/select/{{strategy}}.log",
     params:
         py=PY,
+    conda:
+        ENV
     shell:
         "{params.py} -m report select --profile {input.profile} --strategy {wildcards.strategy} --out {output} "
-        "> {log} 2>&1"
+        "> {log} 2>&1 "
+        "|| {{ rc=$?; grep -h 'error:' {log} >&2 || tail -n 3 {log} >&2; exit $rc; }}"
 
 
 # One rule per training job: a batch's outputs are its runs' records (update: kept when the job reruns).
@@ -193,8 +227,6 @@ for batch in BATCHES:
             runtime=job_minutes(batch),
             cpus_per_task=TRAIN_THREADS,
             **({"gpu": GPUS} if GPUS else {}),
-        group:
-            "train"
         conda:
             ENV
         shell:
@@ -288,7 +320,8 @@ rule aggregate:
     shell:
         "{params.py} -m report aggregate --profile {input.profile} --checks {input.checks} "
         "--bench {input.bench} --out {params.out_dir} --macros {output.macros} "
-        "--benchmarks {params.benchmarks} > {log} 2>&1"
+        "--benchmarks {params.benchmarks} > {log} 2>&1 "
+        "|| {{ rc=$?; grep -h 'error:' {log} >&2 || tail -n 3 {log} >&2; exit $rc; }}"
 
 
 rule training_figures:

@@ -69,7 +69,11 @@ def _select(args: argparse.Namespace) -> None:
         raise ProfileError(f"{args.profile}: unknown strategy {args.strategy!r}")
     parents = {p: _read_json(plan.selection_path(grid, p))
                for p in grid.strategies[args.strategy].inherit.values()}
-    chosen = tuning.select(grid, args.strategy, tuning.load_records(grid, args.strategy), parents)
+    from report.runs import refuse_failed
+
+    records = tuning.load_records(grid, args.strategy)
+    refuse_failed({r: rec for r, rec in records.items() if rec}, {r: r.record(grid.profile) for r in records})
+    chosen = tuning.select(grid, args.strategy, records, parents)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(chosen, indent=1))
 

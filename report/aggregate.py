@@ -21,11 +21,32 @@ from report.plan import runs as planned_runs
 from report.plan import selection_path
 
 TABLE_FILES = (
-    "final.csv", "summary.csv", "ranks.csv", "swa_gains.csv", "swa_gains_avg.csv", "claims.csv", "evals.csv",
-    "tuning.csv", "uba.csv", "plateau.csv", "time_to_target.csv", "profile_curves.csv", "theory_checks.csv",
-    "theory_bench.csv", "swa_interaction.csv", "swa_correlations.csv",
-    "table_main.tex", "table_main_swa.tex", "table_ranks.tex", "table_swa.tex", "table_tuning.tex",
-    "table_uba.tex", "table_claims.tex", "table_profile.tex", "table_theory_checks.tex", "table_theory_bench.tex",
+    "final.csv",
+    "summary.csv",
+    "ranks.csv",
+    "swa_gains.csv",
+    "swa_gains_avg.csv",
+    "claims.csv",
+    "evals.csv",
+    "tuning.csv",
+    "uba.csv",
+    "plateau.csv",
+    "time_to_target.csv",
+    "profile_curves.csv",
+    "theory_checks.csv",
+    "theory_bench.csv",
+    "swa_interaction.csv",
+    "swa_correlations.csv",
+    "table_main.tex",
+    "table_main_swa.tex",
+    "table_ranks.tex",
+    "table_swa.tex",
+    "table_tuning.tex",
+    "table_uba.tex",
+    "table_claims.tex",
+    "table_profile.tex",
+    "table_theory_checks.tex",
+    "table_theory_bench.tex",
 )
 
 
@@ -55,14 +76,17 @@ def _read_bench(path: Path) -> pd.DataFrame:
     return bench
 
 
-def read_theory(checks_path: str | Path, bench_path: str | Path,
-                official_path: str | Path | None = None) -> TheoryResults:
+def read_theory(
+    checks_path: str | Path, bench_path: str | Path, official_path: str | Path | None = None
+) -> TheoryResults:
     """Load ``checks.json`` and ``bench.csv`` (and the official-protocol bench) with one-line errors
     naming the file and the key."""
     checks_path, bench_path = Path(checks_path), Path(bench_path)
     for p in (checks_path, bench_path):
         if not p.is_file():
-            raise TheoryInputError(f"theory output not found: {p} (run `python -m theory check|bench --out DIR`)")
+            raise TheoryInputError(
+                f"theory output not found: {p} (run `python -m theory check|bench --out DIR`)"
+            )
     try:
         data = json.loads(checks_path.read_text())
     except (ValueError, UnicodeDecodeError) as err:
@@ -76,7 +100,9 @@ def read_theory(checks_path: str | Path, bench_path: str | Path,
             if key not in c:
                 raise TheoryInputError(f"{checks_path}: checks[{i}] lacks key {key!r}")
     official = _read_bench(Path(official_path)) if official_path and Path(official_path).is_file() else None
-    return TheoryResults(data["checks"], float(data.get("wall_time_s") or 0.0), _read_bench(bench_path), official)
+    return TheoryResults(
+        data["checks"], float(data.get("wall_time_s") or 0.0), _read_bench(bench_path), official
+    )
 
 
 def read_selections(grid: Grid, root: str | Path = ".") -> dict[str, dict]:
@@ -97,8 +123,14 @@ def reference_config(grid: Grid, records: dict) -> dict:
     return next((rec["config"] for _, rec in ordered if rec.get("config")), {})
 
 
-def aggregate(grid: Grid, runs_root: str | Path, theory: TheoryResults, out_dir: str | Path,
-              macros_path: str | Path, benchmarks_dir: str | Path | None = None) -> None:
+def aggregate(
+    grid: Grid,
+    runs_root: str | Path,
+    theory: TheoryResults,
+    out_dir: str | Path,
+    macros_path: str | Path,
+    benchmarks_dir: str | Path | None = None,
+) -> None:
     """Write every table of TABLE_FILES into ``out_dir``, the macros into ``macros_path`` and their
     provenance into ``provenance.json`` beside it."""
     out = Path(out_dir)
@@ -118,19 +150,33 @@ def aggregate(grid: Grid, runs_root: str | Path, theory: TheoryResults, out_dir:
     uba = tables.uba_choices(grid, selections)
     plateau = tables.plateau(grid, plateau_records, summary)
     scores = time_to_target.scores(grid, evals)
-    curves = time_to_target.profile_curves(time_to_target.performance_ratios(
-        time_to_target.times_to_target(grid, evals)), float(grid.report["r_max"]))
+    curves = time_to_target.profile_curves(
+        time_to_target.performance_ratios(time_to_target.times_to_target(grid, evals)),
+        float(grid.report["r_max"]),
+    )
     study = claims_mod.Study(grid, final, evals, selections, theory.bench, theory.bench_official)
     claim_rows, verdicts = claims_mod.evaluate_all(study)
 
-    for name, frame in (("final", final), ("summary", summary), ("ranks", ranks), ("swa_gains", gains),
-                        ("swa_gains_avg", gains_avg), ("claims", claim_rows), ("evals", evals),
-                        ("tuning", tuning_curves), ("uba", uba), ("plateau", plateau), ("time_to_target", scores),
-                        ("profile_curves", curves), ("swa_interaction", interaction),
-                        ("swa_correlations", correlations)):
+    for name, frame in (
+        ("final", final),
+        ("summary", summary),
+        ("ranks", ranks),
+        ("swa_gains", gains),
+        ("swa_gains_avg", gains_avg),
+        ("claims", claim_rows),
+        ("evals", evals),
+        ("tuning", tuning_curves),
+        ("uba", uba),
+        ("plateau", plateau),
+        ("time_to_target", scores),
+        ("profile_curves", curves),
+        ("swa_interaction", interaction),
+        ("swa_correlations", correlations),
+    ):
         frame.to_csv(out / f"{name}.csv", index=False)
     pd.DataFrame([{k: c.get(k) for k in ("name", "passed", "summary")} for c in theory.checks]).to_csv(
-        out / "theory_checks.csv", index=False)
+        out / "theory_checks.csv", index=False
+    )
     theory.bench.to_csv(out / "theory_bench.csv", index=False)
 
     (out / "table_main.tex").write_text(latex.main_table(summary, grid))

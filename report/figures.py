@@ -51,8 +51,16 @@ def _mean_and_seeds(ax, points: pd.DataFrame, x: str, y: str, color, label: str,
     if points.empty:
         return
     mean = points.groupby(x)[y].mean().sort_index()
-    ax.plot(mean.index, mean.values, marker="o", markersize=3, linewidth=1.2, color=color, label=label,
-            linestyle=linestyle)
+    ax.plot(
+        mean.index,
+        mean.values,
+        marker="o",
+        markersize=3,
+        linewidth=1.2,
+        color=color,
+        label=label,
+        linestyle=linestyle,
+    )
     ax.scatter(points[x], points[y], s=6, color=color, alpha=0.45, linewidths=0)
 
 
@@ -69,8 +77,15 @@ def acc_vs_budget(final: pd.DataFrame, grid: Grid) -> plt.Figure:
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
     for color, strategy in zip(_palette(len(grid.strategies)), grid.strategies, strict=True):
         dash = (0, (4, 2)) if grid.strategy_value(strategy, "schedule.name") == "uba" else "-"
-        _mean_and_seeds(ax, judged[judged["strategy"] == strategy], "percent", "test_acc", color,
-                        display_name(grid, strategy, tex=False), dash)
+        _mean_and_seeds(
+            ax,
+            judged[judged["strategy"] == strategy],
+            "percent",
+            "test_acc",
+            color,
+            display_name(grid, strategy, tex=False),
+            dash,
+        )
     _budget_axis(ax, grid)
     ax.set_ylabel("test accuracy (%)")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=6.5, frameon=False)
@@ -99,8 +114,15 @@ def swa_gain(final: pd.DataFrame, gains: pd.DataFrame, interaction: pd.DataFrame
     if not full.empty:
         full["name"] = [display_name(grid, s, tex=False) for s in full["strategy"]]
         full["variant"] = [VARIANT_NAMES.get(v, v) for v in full["variant"]]
-        sns.barplot(data=full, x="name", y="mean", hue="variant", ax=axes[1], palette="Set2",
-                    order=[display_name(grid, s, tex=False) for s in grid.strategies])
+        sns.barplot(
+            data=full,
+            x="name",
+            y="mean",
+            hue="variant",
+            ax=axes[1],
+            palette="Set2",
+            order=[display_name(grid, s, tex=False) for s in grid.strategies],
+        )
         axes[1].axhline(0, color="black", linewidth=0.8)
         axes[1].tick_params(axis="x", rotation=75, labelsize=6)
         axes[1].set_xlabel("")
@@ -109,8 +131,9 @@ def swa_gain(final: pd.DataFrame, gains: pd.DataFrame, interaction: pd.DataFrame
     at_full = interaction[interaction["budget"] == full_label]
     for v in variants:
         if f"gain_{v}" in at_full.columns:
-            axes[2].scatter(at_full["window_lr"], at_full[f"gain_{v}"], s=12, color=colors[v],
-                            label=VARIANT_NAMES[v])
+            axes[2].scatter(
+                at_full["window_lr"], at_full[f"gain_{v}"], s=12, color=colors[v], label=VARIANT_NAMES[v]
+            )
     axes[2].axhline(0, color="black", linewidth=0.8)
     axes[2].set_xlabel("mean LR / peak over the averaging window")
     axes[2].set_ylabel(f"mean gain at {grid.full.percent}% budget")
@@ -125,30 +148,48 @@ def tuning_curves(tuning: pd.DataFrame, grid: Grid) -> plt.Figure:
     cols = 6
     rows = max(1, -(-len(strategies) // cols))
     fig, axes = plt.subplots(rows, cols, figsize=(1.7 * cols, 1.45 * rows + 0.4), squeeze=False, sharey=True)
-    colors = dict(zip([b.label for b in grid.budgets], sns.color_palette("viridis", len(grid.budgets)),
-                      strict=True))
+    colors = dict(
+        zip([b.label for b in grid.budgets], sns.color_palette("viridis", len(grid.budgets)), strict=True)
+    )
     for ax, strategy in zip(axes.flat, strategies, strict=False):
         sub = tuning[tuning["strategy"] == strategy]
         for b in grid.budgets:
             line = sub[sub["budget"] == b.label].sort_values("value")
             if line.empty:
                 continue
-            ax.plot(line["value"], line["val_acc"], marker="o", markersize=2.5, linewidth=1.0,
-                    color=colors[b.label], label=f"{b.percent}%")
+            ax.plot(
+                line["value"],
+                line["val_acc"],
+                marker="o",
+                markersize=2.5,
+                linewidth=1.0,
+                color=colors[b.label],
+                label=f"{b.percent}%",
+            )
             chosen = line[line["chosen"].astype(bool)]
-            ax.scatter(chosen["value"], chosen["val_acc"], s=28, facecolors="none", edgecolors=colors[b.label])
+            ax.scatter(
+                chosen["value"], chosen["val_acc"], s=28, facecolors="none", edgecolors=colors[b.label]
+            )
         ax.set_xscale("log")
         ax.set_title(display_name(grid, strategy, tex=False), fontsize=6.5)
         ax.set_xlabel(str(sub["knob"].iloc[0]).split(".")[-1], fontsize=6)
         ax.tick_params(labelsize=5.5)
         ax.minorticks_off()
-    for ax in list(axes.flat)[len(strategies):]:
+    for ax in list(axes.flat)[len(strategies) :]:
         ax.axis("off")
     for ax in axes[:, 0]:
         ax.set_ylabel("val. accuracy (%)", fontsize=6.5)
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=7, frameon=False,
-               title="budget", title_fontsize=7)
+    fig.legend(
+        handles,
+        labels,
+        loc="upper center",
+        ncol=len(labels),
+        fontsize=7,
+        frameon=False,
+        title="budget",
+        title_fontsize=7,
+    )
     fig.tight_layout(rect=(0, 0, 1, 0.93))
     return fig
 
@@ -164,8 +205,14 @@ def performance_profile(curves: pd.DataFrame, scores: pd.DataFrame, grid: Grid) 
         if c.empty:
             continue
         score = float(scores[scores["strategy"] == strategy]["score"].iloc[0])
-        ax.step(c["tau"], c["rho"], where="post", color=colors.get(strategy), linewidth=1.1,
-                label=f"{display_name(grid, strategy, tex=False)} ({score:.2f})")
+        ax.step(
+            c["tau"],
+            c["rho"],
+            where="post",
+            color=colors.get(strategy),
+            linewidth=1.1,
+            label=f"{display_name(grid, strategy, tex=False)} ({score:.2f})",
+        )
     ax.set_xlim(1.0, float(grid.report["r_max"]))
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("τ (updates / fastest strategy's updates to the target)")
@@ -187,8 +234,13 @@ def anytime(evals: pd.DataFrame, curves: pd.DataFrame, grid: Grid) -> plt.Figure
         if len(c):
             mean = c.groupby("step")["loss"].mean()
             window = max(1, len(mean) // 25)
-            axes[0].plot(mean.index, mean.rolling(window, min_periods=1).mean(), color=color, label=label,
-                         linewidth=1.0)
+            axes[0].plot(
+                mean.index,
+                mean.rolling(window, min_periods=1).mean(),
+                color=color,
+                label=label,
+                linewidth=1.0,
+            )
         e = evals[(evals["strategy"] == strategy) & (evals["budget"] == full)]
         if len(e):
             acc = e.groupby("step")["judged_val_acc"].mean()
@@ -210,9 +262,17 @@ def make_all(grid: Grid, tables_dir: str | Path, curves: pd.DataFrame, out_dir: 
     t = Path(tables_dir)
     final = pd.read_csv(t / "final.csv")
     save(acc_vs_budget(final, grid), out_dir, "acc_vs_budget")
-    save(swa_gain(final, pd.read_csv(t / "swa_gains.csv"), pd.read_csv(t / "swa_interaction.csv"), grid),
-         out_dir, "swa_gain")
+    save(
+        swa_gain(final, pd.read_csv(t / "swa_gains.csv"), pd.read_csv(t / "swa_interaction.csv"), grid),
+        out_dir,
+        "swa_gain",
+    )
     save(tuning_curves(pd.read_csv(t / "tuning.csv"), grid), out_dir, "tuning_curves")
-    save(performance_profile(pd.read_csv(t / "profile_curves.csv"), pd.read_csv(t / "time_to_target.csv"), grid),
-         out_dir, "performance_profile")
+    save(
+        performance_profile(
+            pd.read_csv(t / "profile_curves.csv"), pd.read_csv(t / "time_to_target.csv"), grid
+        ),
+        out_dir,
+        "performance_profile",
+    )
     save(anytime(pd.read_csv(t / "evals.csv"), curves, grid), out_dir, "anytime")

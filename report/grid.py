@@ -32,9 +32,23 @@ import yaml
 LABEL_PATTERN = re.compile(r"^[A-Za-z0-9_.]+$")
 REQUIRED_KEYS = ("profile", "train_config", "seeds", "strategies", "tuning")
 KNOWN_KEYS = {
-    "profile", "description", "train_config", "full_budget_steps", "budget_fractions", "budget_epochs",
-    "steps_per_epoch", "seeds", "tuning", "plateau", "anytime", "common", "strategies", "theory", "resources",
-    "batching", "report",
+    "profile",
+    "description",
+    "train_config",
+    "full_budget_steps",
+    "budget_fractions",
+    "budget_epochs",
+    "steps_per_epoch",
+    "seeds",
+    "tuning",
+    "plateau",
+    "anytime",
+    "common",
+    "strategies",
+    "theory",
+    "resources",
+    "batching",
+    "report",
 }
 STRATEGY_KEYS = ("tune", "inherit", "reuse", "output")  # reserved keys of a strategy; others are dotted keys
 OUTPUTS = ("off", "tail", "ema", "swalr", "poly")
@@ -45,23 +59,31 @@ BATCHING_DEFAULTS: dict[str, Any] = {"by": "strategy", "max_runs": 40}
 BATCHING_BY = ("strategy", "budget", "count")
 THEORY_SIZES = ("smoke", "mini", "full")
 RESOURCE_DEFAULTS: dict[str, Any] = {
-    "gpu": 0,              # GPUs per training job; > 1 launches each run with torchrun
-    "cpus_per_gpu": 0,     # CPUs per GPU (cluster); 0 = use `threads`
-    "threads": 1,          # CPU threads per job (local)
-    "runs_per_gpu": 1,     # concurrent runs sharing one GPU (processes of `stepsize.batch --workers`)
+    "gpu": 0,  # GPUs per training job; > 1 launches each run with torchrun
+    "cpus_per_gpu": 0,  # CPUs per GPU (cluster); 0 = use `threads`
+    "threads": 1,  # CPU threads per job (local)
+    "runs_per_gpu": 1,  # concurrent runs sharing one GPU (processes of `stepsize.batch --workers`)
     "mem_mb": 4000,
-    "runtime": 30,         # minutes for one full-budget run; a job asks for the sum over its runs (+10%)
+    "runtime": 30,  # minutes for one full-budget run; a job asks for the sum over its runs (+10%)
 }
 REPORT_DEFAULTS: dict[str, Any] = {
-    "cosine": "cosine", "linear": "linear", "step": "multistep", "wsd": "wsd", "wsd_linear": "wsd_linear",
-    "uba": "uba", "schedule_free": ["sf_sgd", "sf_adamw"], "lr_free": ["prodigy", "dadapt", "dog"],
-    "sgd_baseline": "cosine", "adam_baseline": "adamw_cosine", "constant": "constant",
+    "cosine": "cosine",
+    "linear": "linear",
+    "step": "multistep",
+    "wsd": "wsd",
+    "wsd_linear": "wsd_linear",
+    "uba": "uba",
+    "schedule_free": ["sf_sgd", "sf_adamw"],
+    "lr_free": ["prodigy", "dadapt", "dog"],
+    "sgd_baseline": "cosine",
+    "adam_baseline": "adamw_cosine",
+    "constant": "constant",
     "swa_variant": "swalr",
     "small_budget_max_fraction": 0.25,
-    "equivalence_margin_pp": 0.5,      # +/- margin (accuracy points) of the equivalence/non-inferiority claims
-    "lr_free_margin_pp": 1.0,          # delta of "the learning-rate-free methods land within delta"
-    "targets": [0.80, 0.83, 0.85],     # validation-accuracy targets of the time-to-target profiles
-    "r_max": 4.0,                      # AlgoPerf's cut-off of the performance profiles
+    "equivalence_margin_pp": 0.5,  # +/- margin (accuracy points) of the equivalence/non-inferiority claims
+    "lr_free_margin_pp": 1.0,  # delta of "the learning-rate-free methods land within delta"
+    "targets": [0.80, 0.83, 0.85],  # validation-accuracy targets of the time-to-target profiles
+    "r_max": 4.0,  # AlgoPerf's cut-off of the performance profiles
     "anytime_strategies": ["cosine", "linear", "multistep", "sf_sgd", "osgm"],
 }
 
@@ -74,10 +96,10 @@ class ProfileError(ValueError):
 class Budget:
     """One budget level of the grid."""
 
-    label: str        # "b25": the path component, b<percent of the full budget, rounded>
+    label: str  # "b25": the path component, b<percent of the full budget, rounded>
     percent: int
-    fraction: float   # exact fraction of the full budget
-    steps: int        # iterations
+    fraction: float  # exact fraction of the full budget
+    steps: int  # iterations
 
 
 @dataclass(frozen=True)
@@ -121,8 +143,9 @@ class Grid:
         for b in self.budgets:
             if b.label == label:
                 return b
-        raise ProfileError(f"{self.source}: unknown budget label {label!r} (known: "
-                           f"{[b.label for b in self.budgets]})")
+        raise ProfileError(
+            f"{self.source}: unknown budget label {label!r} (known: {[b.label for b in self.budgets]})"
+        )
 
     @property
     def full(self) -> Budget:
@@ -152,8 +175,9 @@ class Grid:
         section, _, leaf = key.partition(".")
         return self.section(strategy, section).get(leaf, default)
 
-    def overrides(self, strategy: str, budget: Budget, seed: int, knobs: dict[str, Any],
-                  phase: str = "final") -> dict[str, Any]:
+    def overrides(
+        self, strategy: str, budget: Budget, seed: int, knobs: dict[str, Any], phase: str = "final"
+    ) -> dict[str, Any]:
         """All ``--set`` overrides of one run: common, the strategy's, the phase's evaluation, its knob
         values, budget and seed. A dotted key under a section the strategy replaces whole goes into that
         mapping."""
@@ -176,12 +200,20 @@ class Grid:
         the validation split along the way (time to target); plateau runs test and validation."""
         output = self.strategies[strategy].output
         if phase == "tune":
-            return {"eval.final": ["val"], "eval.averages": ["val"], "eval.along": [], "eval.at_fractions": [],
-                    "swa.variants": [] if output == "off" else [output]}
+            return {
+                "eval.final": ["val"],
+                "eval.averages": ["val"],
+                "eval.along": [],
+                "eval.at_fractions": [],
+                "swa.variants": [] if output == "off" else [output],
+            }
         along = phase == "final" and budget == self.full
-        return {"eval.final": ["test", "val"], "eval.averages": ["test"],
-                "eval.along": list(self.anytime["splits"]) if along else [],
-                "eval.at_fractions": list(self.anytime["fractions"]) if along else []}
+        return {
+            "eval.final": ["test", "val"],
+            "eval.averages": ["test"],
+            "eval.along": list(self.anytime["splits"]) if along else [],
+            "eval.at_fractions": list(self.anytime["fractions"]) if along else [],
+        }
 
     def uba_phis(self) -> dict[str, tuple[float, ...]]:
         """UBA strategies -> the φ values they train with (their knob grid, or their fixed φ)."""
@@ -222,8 +254,11 @@ def _budgets(raw: dict[str, Any], source: str) -> tuple[int, list[Budget]]:
         epochs, spe = raw["budget_epochs"], raw.get("steps_per_epoch")
         if not isinstance(spe, int) or isinstance(spe, bool) or spe <= 0:
             raise _error(source, "steps_per_epoch", f"budget_epochs needs a positive integer, got {spe!r}")
-        if not isinstance(epochs, list) or not epochs or not all(
-                isinstance(e, int) and not isinstance(e, bool) and e > 0 for e in epochs):
+        if (
+            not isinstance(epochs, list)
+            or not epochs
+            or not all(isinstance(e, int) and not isinstance(e, bool) and e > 0 for e in epochs)
+        ):
             raise _error(source, "budget_epochs", f"must be a list of positive integers, got {epochs!r}")
         full = max(epochs) * spe
         points = [(e / max(epochs), e * spe) for e in epochs]
@@ -232,22 +267,34 @@ def _budgets(raw: dict[str, Any], source: str) -> tuple[int, list[Budget]]:
         if not isinstance(full, int) or isinstance(full, bool) or full <= 0:
             raise _error(source, "full_budget_steps", f"must be a positive integer, got {full!r}")
         fractions = raw.get("budget_fractions")
-        if not isinstance(fractions, list) or not fractions or not all(
-                isinstance(f, int | float) and not isinstance(f, bool) and 0 < f <= 1 for f in fractions):
-            raise _error(source, "budget_fractions", f"must be a list of numbers in (0, 1], got {fractions!r}")
+        if (
+            not isinstance(fractions, list)
+            or not fractions
+            or not all(
+                isinstance(f, int | float) and not isinstance(f, bool) and 0 < f <= 1 for f in fractions
+            )
+        ):
+            raise _error(
+                source, "budget_fractions", f"must be a list of numbers in (0, 1], got {fractions!r}"
+            )
         points = [(float(f), max(1, math.ceil(f * full - 1e-9))) for f in fractions]
     budgets = [Budget(f"b{round(100 * f)}", round(100 * f), f, steps) for f, steps in sorted(points)]
     labels = [b.label for b in budgets]
     if len(set(labels)) != len(labels):
         raise _error(source, "budgets", f"round to duplicate percent labels {labels}")
     if budgets[-1].fraction != 1.0:
-        raise _error(source, "budgets", "must include the full budget (fraction 1.0 / the largest epoch count)")
+        raise _error(
+            source, "budgets", "must include the full budget (fraction 1.0 / the largest epoch count)"
+        )
     return full, budgets
 
 
 def _seeds(value: Any, source: str, key: str) -> list[int]:
-    if not isinstance(value, list) or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**31
-                                              for s in value) or len(set(value)) != len(value):
+    if (
+        not isinstance(value, list)
+        or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**31 for s in value)
+        or len(set(value)) != len(value)
+    ):
         raise _error(source, key, f"must be a list of distinct integers in [0, 2^31), got {value!r}")
     return [int(s) for s in value]
 
@@ -270,27 +317,42 @@ def _strategy(label: Any, raw: Any, source: str, grid_size: int) -> Strategy:
         knob, grid = next(iter(tune.items()))
         if not isinstance(grid, list) or not grid:
             raise _error(source, f"{where}.tune.{knob}", f"the grid must be a non-empty list, got {grid!r}")
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0
-                   for v in grid):
-            raise _error(source, f"{where}.tune.{knob}", f"grid values must be positive numbers, got {grid!r}")
+        if not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+            for v in grid
+        ):
+            raise _error(
+                source, f"{where}.tune.{knob}", f"grid values must be positive numbers, got {grid!r}"
+            )
         if len(set(grid)) != len(grid) or list(grid) != sorted(grid):
             raise _error(source, f"{where}.tune.{knob}", f"grid values must be increasing, got {grid!r}")
         if len(grid) != grid_size:
-            raise _error(source, f"{where}.tune.{knob}", f"has {len(grid)} values; every strategy gets the "
-                                                         f"same tuning budget, tuning.grid_size = {grid_size}")
+            raise _error(
+                source,
+                f"{where}.tune.{knob}",
+                f"has {len(grid)} values; every strategy gets the "
+                f"same tuning budget, tuning.grid_size = {grid_size}",
+            )
         values = tuple(grid)
     inherit = raw.get("inherit") or {}
     if not isinstance(inherit, dict) or not all(isinstance(v, str) for v in inherit.values()):
         raise _error(source, f"{where}.inherit", f"must map dotted keys to strategy labels, got {inherit!r}")
     reuse = raw.get("reuse") or {}
-    if reuse and (not isinstance(reuse, dict) or set(reuse) != {"when", "from"}
-                  or not isinstance(reuse["when"], dict) or not isinstance(reuse["from"], str)):
-        raise _error(source, f"{where}.reuse", f"must be {{when: {{key: value}}, from: strategy}}, got {reuse!r}")
+    if reuse and (
+        not isinstance(reuse, dict)
+        or set(reuse) != {"when", "from"}
+        or not isinstance(reuse["when"], dict)
+        or not isinstance(reuse["from"], str)
+    ):
+        raise _error(
+            source, f"{where}.reuse", f"must be {{when: {{key: value}}, from: strategy}}, got {reuse!r}"
+        )
     output = raw.get("output", "off")
     if output not in OUTPUTS:
         raise _error(source, f"{where}.output", f"must be one of {list(OUTPUTS)}, got {output!r}")
-    return Strategy(label, overrides, knob, values, dict(inherit), dict(reuse.get("when", {})),
-                    reuse.get("from"), output)
+    return Strategy(
+        label, overrides, knob, values, dict(inherit), dict(reuse.get("when", {})), reuse.get("from"), output
+    )
 
 
 def _check_references(strategies: dict[str, Strategy], source: str) -> None:
@@ -301,7 +363,9 @@ def _check_references(strategies: dict[str, Strategy], source: str) -> None:
             if strategies[parent].knob != key:
                 raise _error(source, f"strategies.{s.label}.inherit.{key}", f"{parent} does not tune {key}")
             if strategies[parent].inherit:
-                raise _error(source, f"strategies.{s.label}.inherit", f"{parent} inherits itself (one level only)")
+                raise _error(
+                    source, f"strategies.{s.label}.inherit", f"{parent} inherits itself (one level only)"
+                )
         if s.reuse_from is not None:
             if s.reuse_from not in strategies or s.reuse_from == s.label:
                 raise _error(source, f"strategies.{s.label}.reuse.from", f"unknown strategy {s.reuse_from!r}")
@@ -330,9 +394,16 @@ def from_dict(raw: dict[str, Any], source: str = "<dict>") -> Grid:
     tuning = _mapping(raw["tuning"], source, "tuning", TUNING_DEFAULTS)
     _seeds([tuning["seed"]], source, "tuning.seed")
     if tuning["seed"] in seeds:
-        raise _error(source, "tuning.seed", f"{tuning['seed']} is also a final seed (tuning and judging "
-                                            "must not share runs)")
-    if not isinstance(tuning["grid_size"], int) or isinstance(tuning["grid_size"], bool) or tuning["grid_size"] < 2:
+        raise _error(
+            source,
+            "tuning.seed",
+            f"{tuning['seed']} is also a final seed (tuning and judging must not share runs)",
+        )
+    if (
+        not isinstance(tuning["grid_size"], int)
+        or isinstance(tuning["grid_size"], bool)
+        or tuning["grid_size"] < 2
+    ):
         raise _error(source, "tuning.grid_size", f"must be an integer >= 2, got {tuning['grid_size']!r}")
     if not isinstance(tuning["per_budget"], bool):
         raise _error(source, "tuning.per_budget", f"must be true or false, got {tuning['per_budget']!r}")
@@ -347,8 +418,11 @@ def from_dict(raw: dict[str, Any], source: str = "<dict>") -> Grid:
     if plateau["strategy"] is not None:
         if plateau["strategy"] not in strategies:
             raise _error(source, "plateau.strategy", f"unknown strategy {plateau['strategy']!r}")
-        if not isinstance(plateau["multiple"], int) or isinstance(plateau["multiple"], bool) \
-                or plateau["multiple"] < 2:
+        if (
+            not isinstance(plateau["multiple"], int)
+            or isinstance(plateau["multiple"], bool)
+            or plateau["multiple"] < 2
+        ):
             raise _error(source, "plateau.multiple", f"must be an integer >= 2, got {plateau['multiple']!r}")
         plateau["seeds"] = _seeds(plateau["seeds"], source, "plateau.seeds")
         if not plateau["seeds"]:
@@ -356,7 +430,8 @@ def from_dict(raw: dict[str, Any], source: str = "<dict>") -> Grid:
     anytime = _mapping(raw.get("anytime"), source, "anytime", ANYTIME_DEFAULTS)
     fractions = anytime["fractions"]
     if not isinstance(fractions, list) or not all(
-            isinstance(f, int | float) and not isinstance(f, bool) and 0 < f <= 1 for f in fractions):
+        isinstance(f, int | float) and not isinstance(f, bool) and 0 < f <= 1 for f in fractions
+    ):
         raise _error(source, "anytime.fractions", f"must be a list of fractions in (0, 1], got {fractions!r}")
     anytime["fractions"] = [round(float(f), 6) for f in fractions]
     common = raw.get("common") or {}
@@ -364,14 +439,20 @@ def from_dict(raw: dict[str, Any], source: str = "<dict>") -> Grid:
         raise _error(source, "common", f"must map dotted keys to values, got {common!r}")
     report = _mapping(raw.get("report"), source, "report", REPORT_DEFAULTS)
     targets = report["targets"]
-    if not isinstance(targets, list) or not targets or not all(
-            isinstance(t, int | float) and not isinstance(t, bool) and 0 < t < 1 for t in targets):
+    if (
+        not isinstance(targets, list)
+        or not targets
+        or not all(isinstance(t, int | float) and not isinstance(t, bool) and 0 < t < 1 for t in targets)
+    ):
         raise _error(source, "report.targets", f"must be a list of accuracies in (0, 1), got {targets!r}")
     batching = _mapping(raw.get("batching"), source, "batching", BATCHING_DEFAULTS)
     if batching["by"] not in BATCHING_BY:
         raise _error(source, "batching.by", f"must be one of {list(BATCHING_BY)}, got {batching['by']!r}")
-    if not isinstance(batching["max_runs"], int) or isinstance(batching["max_runs"], bool) \
-            or batching["max_runs"] < 1:
+    if (
+        not isinstance(batching["max_runs"], int)
+        or isinstance(batching["max_runs"], bool)
+        or batching["max_runs"] < 1
+    ):
         raise _error(source, "batching.max_runs", f"must be a positive integer, got {batching['max_runs']!r}")
     resources = raw.get("resources") or {}
     if not isinstance(resources, dict):
@@ -382,10 +463,22 @@ def from_dict(raw: dict[str, Any], source: str = "<dict>") -> Grid:
     if theory["size"] not in THEORY_SIZES:
         raise _error(source, "theory.size", f"must be one of {list(THEORY_SIZES)}, got {theory['size']!r}")
     return Grid(
-        profile=profile, train_config=str(raw["train_config"]), full_budget_steps=full, budgets=budgets,
-        seeds=seeds, tuning=tuning, plateau=plateau, anytime=anytime, common=dict(common), strategies=strategies,
-        theory=theory, resources=dict(resources), batching=batching, report=report,
-        description=str(raw.get("description", "")), source=source,
+        profile=profile,
+        train_config=str(raw["train_config"]),
+        full_budget_steps=full,
+        budgets=budgets,
+        seeds=seeds,
+        tuning=tuning,
+        plateau=plateau,
+        anytime=anytime,
+        common=dict(common),
+        strategies=strategies,
+        theory=theory,
+        resources=dict(resources),
+        batching=batching,
+        report=report,
+        description=str(raw.get("description", "")),
+        source=source,
     )
 
 
@@ -413,7 +506,7 @@ def read_yaml(path: str | Path) -> Any:
     if not path.is_file():
         raise ProfileError(f"profile file not found: {path}")
     try:
-        return yaml.load(path.read_text(), Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
+        return yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as err:
         raise ProfileError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
     except UnicodeDecodeError:

@@ -10,27 +10,103 @@ from pathlib import Path
 import pandas as pd
 
 from report.grid import Grid
-from stepsize.schedules import LABELS
 from report.stats import CONFIDENCE
+from stepsize.schedules import LABELS
 
-_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_",
-             "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+_SPECIALS = {
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
 MACRO_NAME = re.compile(r"^[A-Za-z]+$")
 VARIANT_NAMES = {"off": "SWA off", "tail": "tail avg.", "ema": "EMA", "swalr": "SWALR", "poly": "poly avg."}
 
 
-_GREEK = {"α": "alpha", "β": "beta", "γ": "gamma", "δ": "delta", "ε": "varepsilon", "ζ": "zeta", "η": "eta",
-          "θ": "theta", "κ": "kappa", "λ": "lambda", "μ": "mu", "ν": "nu", "ξ": "xi", "π": "pi", "ρ": "rho",
-          "σ": "sigma", "τ": "tau", "φ": "varphi", "χ": "chi", "ψ": "psi", "ω": "omega", "Γ": "Gamma",
-          "Δ": "Delta", "Θ": "Theta", "Λ": "Lambda", "Π": "Pi", "Σ": "Sigma", "Φ": "Phi", "Ω": "Omega"}
-_MATH = {"±": r"\pm", "·": r"\cdot", "×": r"\times", "‖": r"\|", "ℓ": r"\ell", "←": r"\leftarrow",
-         "→": r"\rightarrow", "↔": r"\leftrightarrow", "∂": r"\partial", "∇": r"\nabla", "∈": r"\in",
-         "∏": r"\prod", "∑": r"\sum", "−": "-", "∘": r"\circ", "√": r"\surd", "∞": r"\infty", "≤": r"\le",
-         "≥": r"\ge", "≈": r"\approx", "≠": r"\neq", "≫": r"\gg", "≪": r"\ll", "≻": r"\succ",
-         "⪯": r"\preceq", "⟨": r"\langle", "⟩": r"\rangle", "𝒫": r"\mathcal{P}", "ᵀ": r"^{\top}",
-         "✓": r"\checkmark", "✗": r"\times", **{k: "\\" + v for k, v in _GREEK.items()}}
-_SCRIPTS = {"⁰": "^{0}", "¹": "^{1}", "²": "^{2}", "³": "^{3}", "⁺": "^{+}", "⁻": "^{-}", "₀": "_{0}",
-            "₁": "_{1}", "₂": "_{2}", "₋": "_{-}", "ₖ": "_{k}"}
+_GREEK = {
+    "α": "alpha",
+    "β": "beta",
+    "γ": "gamma",
+    "δ": "delta",
+    "ε": "varepsilon",
+    "ζ": "zeta",
+    "η": "eta",
+    "θ": "theta",
+    "κ": "kappa",
+    "λ": "lambda",
+    "μ": "mu",
+    "ν": "nu",
+    "ξ": "xi",
+    "π": "pi",
+    "ρ": "rho",
+    "σ": "sigma",
+    "τ": "tau",
+    "φ": "varphi",
+    "χ": "chi",
+    "ψ": "psi",
+    "ω": "omega",
+    "Γ": "Gamma",
+    "Δ": "Delta",
+    "Θ": "Theta",
+    "Λ": "Lambda",
+    "Π": "Pi",
+    "Σ": "Sigma",
+    "Φ": "Phi",
+    "Ω": "Omega",
+}
+_MATH = {
+    "±": r"\pm",
+    "·": r"\cdot",
+    "×": r"\times",
+    "‖": r"\|",
+    "ℓ": r"\ell",
+    "←": r"\leftarrow",
+    "→": r"\rightarrow",
+    "↔": r"\leftrightarrow",
+    "∂": r"\partial",
+    "∇": r"\nabla",
+    "∈": r"\in",
+    "∏": r"\prod",
+    "∑": r"\sum",
+    "−": "-",
+    "∘": r"\circ",
+    "√": r"\surd",
+    "∞": r"\infty",
+    "≤": r"\le",
+    "≥": r"\ge",
+    "≈": r"\approx",
+    "≠": r"\neq",
+    "≫": r"\gg",
+    "≪": r"\ll",
+    "≻": r"\succ",
+    "⪯": r"\preceq",
+    "⟨": r"\langle",
+    "⟩": r"\rangle",
+    "𝒫": r"\mathcal{P}",
+    "ᵀ": r"^{\top}",
+    "✓": r"\checkmark",
+    "✗": r"\times",
+    **{k: "\\" + v for k, v in _GREEK.items()},
+}
+_SCRIPTS = {
+    "⁰": "^{0}",
+    "¹": "^{1}",
+    "²": "^{2}",
+    "³": "^{3}",
+    "⁺": "^{+}",
+    "⁻": "^{-}",
+    "₀": "_{0}",
+    "₁": "_{1}",
+    "₂": "_{2}",
+    "₋": "_{-}",
+    "ₖ": "_{k}",
+}
 _TEXT = {"–": "--", "—": "---", "…": r"\ldots{}", "§": r"\S{}", "½": "1/2", "\u0302": "", "\u0303": ""}
 
 
@@ -59,8 +135,11 @@ def _base_name(grid: Grid, strategy: str) -> str:
 
     schedule = grid.strategy_value(strategy, "schedule.name") or "cosine"
     optimizer = grid.strategy_value(strategy, "optimizer.name")
-    reference = grid.strategy_value(grid.report["cosine"], "optimizer.name") \
-        if grid.report["cosine"] in grid.strategies else optimizer
+    reference = (
+        grid.strategy_value(grid.report["cosine"], "optimizer.name")
+        if grid.report["cosine"] in grid.strategies
+        else optimizer
+    )
     label = LABELS.get(schedule, schedule)
     if optimizer == reference:
         return label
@@ -81,8 +160,11 @@ def display_names(grid: Grid) -> dict[str, str]:
         twins = [t for t, n in base.items() if n == name]
         if len(twins) > 1:
             schedule = grid.strategy_value(s, "schedule.name") or "cosine"
-            params = {k: v for k, v in grid.section(s, "schedule").items()
-                      if k != "name" and v != DEFAULTS.get(schedule, {}).get(k)}
+            params = {
+                k: v
+                for k, v in grid.section(s, "schedule").items()
+                if k != "name" and v != DEFAULTS.get(schedule, {}).get(k)
+            }
             if params:
                 name += " (" + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in params.items()) + ")"
         names[s] = name
@@ -100,8 +182,9 @@ def number(value: float, digits: int = 2) -> str:
     return "--" if value is None or not math.isfinite(value) else f"{value:.{digits}f}"
 
 
-def mean_ci(mean: float, half: float, n: int, n_diverged: int = 0, digits: int = 2,
-            bold: bool = False) -> str:
+def mean_ci(
+    mean: float, half: float, n: int, n_diverged: int = 0, digits: int = 2, bold: bool = False
+) -> str:
     """``mean +/- half`` in math mode; "diverged" when no run survived; a dagger counts diverged runs."""
     if n == 0:
         return "diverged" if n_diverged else "--"
@@ -139,8 +222,13 @@ def _accuracy_cell(table: pd.DataFrame, strategy: str, budget: str, variant: str
     if r.empty:
         return "--"
     r = r.iloc[0]
-    return mean_ci(r["mean"], r["half_width"], int(r["n"]), int(r["n_diverged"]),
-                   bold=math.isfinite(r["mean"]) and r["mean"] == best)
+    return mean_ci(
+        r["mean"],
+        r["half_width"],
+        int(r["n"]),
+        int(r["n_diverged"]),
+        bold=math.isfinite(r["mean"]) and r["mean"] == best,
+    )
 
 
 def main_table(table: pd.DataFrame, grid: Grid, variant: str = "judged") -> str:
@@ -148,9 +236,11 @@ def main_table(table: pd.DataFrame, grid: Grid, variant: str = "judged") -> str:
     mean per budget in bold."""
     sub = table[table["variant"] == variant]
     best = {b.label: sub[sub["budget"] == b.label]["mean"].max() for b in grid.budgets}
-    body = [[display_name(grid, strategy)]
-            + [_accuracy_cell(sub, strategy, b.label, variant, best[b.label]) for b in grid.budgets]
-            for strategy in grid.strategies]
+    body = [
+        [display_name(grid, strategy)]
+        + [_accuracy_cell(sub, strategy, b.label, variant, best[b.label]) for b in grid.budgets]
+        for strategy in grid.strategies
+    ]
     return _tabular("l" + "c" * len(grid.budgets), ["Strategy", *budget_header(grid)], body)
 
 
@@ -159,16 +249,25 @@ def main_swa_table(table: pd.DataFrame, grid: Grid) -> str:
     (over strategies and variants) in bold."""
     variants = [v for v in VARIANT_NAMES if v in set(table["variant"].astype(str))]
     best = {b.label: table[table["budget"] == b.label]["mean"].max() for b in grid.budgets}
-    body = [[display_name(grid, strategy)]
-            + [_accuracy_cell(table, strategy, b.label, v, best[b.label])
-               for b in grid.budgets for v in variants]
-            for strategy in grid.strategies]
+    body = [
+        [display_name(grid, strategy)]
+        + [_accuracy_cell(table, strategy, b.label, v, best[b.label]) for b in grid.budgets for v in variants]
+        for strategy in grid.strategies
+    ]
     top = ["", *(f"\\multicolumn{{{len(variants)}}}{{c}}{{{h}}}" for h in budget_header(grid))]
-    rules = " ".join(f"\\cmidrule(lr){{{2 + i * len(variants)}-{1 + (i + 1) * len(variants)}}}"
-                     for i in range(len(grid.budgets)))
+    rules = " ".join(
+        f"\\cmidrule(lr){{{2 + i * len(variants)}-{1 + (i + 1) * len(variants)}}}"
+        for i in range(len(grid.budgets))
+    )
     header = ["Strategy", *([VARIANT_NAMES[v] for v in variants] * len(grid.budgets))]
-    lines = [f"\\begin{{tabular}}{{l{'c' * len(variants) * len(grid.budgets)}}}", "\\toprule",
-             " & ".join(top) + r" \\", rules, " & ".join(header) + r" \\", "\\midrule"]
+    lines = [
+        f"\\begin{{tabular}}{{l{'c' * len(variants) * len(grid.budgets)}}}",
+        "\\toprule",
+        " & ".join(top) + r" \\",
+        rules,
+        " & ".join(header) + r" \\",
+        "\\midrule",
+    ]
     lines += [" & ".join(row) + r" \\" for row in body]
     lines += ["\\bottomrule", "\\end{tabular}", ""]
     return "\n".join(lines)
@@ -178,8 +277,11 @@ def rank_table(ranks: pd.DataFrame, grid: Grid) -> str:
     """Average rank per budget (1 = best) and over all budgets."""
     body = []
     for _, r in ranks.iterrows():
-        body.append([display_name(grid, str(r["strategy"]))]
-                    + [number(r.get(b.label, math.nan), 1) for b in grid.budgets] + [number(r["all"], 1)])
+        body.append(
+            [display_name(grid, str(r["strategy"]))]
+            + [number(r.get(b.label, math.nan), 1) for b in grid.budgets]
+            + [number(r["all"], 1)]
+        )
     return _tabular("l" + "c" * (len(grid.budgets) + 1), ["Strategy", *budget_header(grid), "All"], body)
 
 
@@ -190,8 +292,9 @@ def swa_table(gains: pd.DataFrame, grid: Grid) -> str:
         row = [VARIANT_NAMES.get(variant, escape(variant))]
         for b in grid.budgets:
             r = gains[(gains["variant"] == variant) & (gains["budget"] == b.label)]
-            row.append("--" if r.empty else
-                       signed_ci(r["mean"].iloc[0], r["ci_low"].iloc[0], r["ci_high"].iloc[0]))
+            row.append(
+                "--" if r.empty else signed_ci(r["mean"].iloc[0], r["ci_low"].iloc[0], r["ci_high"].iloc[0])
+            )
         body.append(row)
     return _tabular("l" + "c" * len(grid.budgets), ["Averaging", *budget_header(grid)], body)
 
@@ -214,8 +317,10 @@ def claims_table(claims: pd.DataFrame) -> str:
         mde = number(r["mde"]) if math.isfinite(r["mde"]) else "--"
         body.append([claim, escape(r["setting"]), _estimate(r), r["verdict"], margin, mde])
     level = number(100 * CONFIDENCE, 0)
-    columns = (">{\\raggedright}p{0.25\\linewidth}>{\\raggedright}p{0.14\\linewidth}"
-               ">{\\raggedright}p{0.26\\linewidth}>{\\raggedright}p{0.11\\linewidth}cc")
+    columns = (
+        ">{\\raggedright}p{0.25\\linewidth}>{\\raggedright}p{0.14\\linewidth}"
+        ">{\\raggedright}p{0.26\\linewidth}>{\\raggedright}p{0.11\\linewidth}cc"
+    )
     return _tabular(columns, ["Claim", "Setting", f"Ours ({level}\\% CI)", "Verdict", "Margin", "MDE"], body)
 
 
@@ -274,10 +379,15 @@ def profile_table(scores: pd.DataFrame, grid: Grid) -> str:
 
 def theory_checks_table(checks: list[dict]) -> str:
     """One row per theory check: name, passed, summary."""
-    body = [[escape(c["name"]), "yes" if c["passed"] else "\\textbf{no}", escape(c.get("summary", ""))]
-            for c in checks]
-    return _tabular(">{\\raggedright}p{0.25\\linewidth}l>{\\raggedright\\arraybackslash}p{0.55\\linewidth}",
-                    ["Check", "Passed", "Summary"], body)
+    body = [
+        [escape(c["name"]), "yes" if c["passed"] else "\\textbf{no}", escape(c.get("summary", ""))]
+        for c in checks
+    ]
+    return _tabular(
+        ">{\\raggedright}p{0.25\\linewidth}l>{\\raggedright\\arraybackslash}p{0.55\\linewidth}",
+        ["Check", "Passed", "Summary"],
+        body,
+    )
 
 
 def _calls_cell(r: pd.Series) -> str:
@@ -304,7 +414,7 @@ def theory_bench_table(bench: pd.DataFrame) -> str:
             else:
                 row.append(_calls_cell(r.iloc[0]))
         body.append(row)
-    header = ["Method", *(f"\\rotatebox{{60}}{{{escape(p)}}}" for p in problems)]   # narrow columns
+    header = ["Method", *(f"\\rotatebox{{60}}{{{escape(p)}}}" for p in problems)]  # narrow columns
     return _tabular("l" + "r" * len(problems), header, body)
 
 

@@ -64,8 +64,11 @@ def runs(grid: Grid, phase: str, strategy: str | None = None) -> list[Run]:
         s = grid.strategies[label]
         if phase == "tune":
             if s.knob:
-                out += [Run("tune", label, b, grid.tuning["seed"], i) for b in grid.tuning_budgets()
-                        for i in range(len(s.values))]
+                out += [
+                    Run("tune", label, b, grid.tuning["seed"], i)
+                    for b in grid.tuning_budgets()
+                    for i in range(len(s.values))
+                ]
         elif phase == "final":
             out += [Run("final", label, b, seed) for b in grid.budgets for seed in grid.seeds]
         elif phase == "plateau":
@@ -162,12 +165,13 @@ def knob_values(grid: Grid, run: Run, selection: dict[str, Any] | None) -> dict[
     return values
 
 
-def reuse_source(grid: Grid, run: Run, knobs: dict[str, Any], parent_selection: dict[str, Any] | None) -> str | None:
+def reuse_source(
+    grid: Grid, run: Run, knobs: dict[str, Any], parent_selection: dict[str, Any] | None
+) -> str | None:
     """The record a run reuses (its declared twin, e.g. cosine for UBA at φ = 2), or None."""
     s = grid.strategies[run.strategy]
     if s.reuse_from is None or any(knobs.get(k) != v for k, v in s.reuse_when.items()):
         return None
-    parent = grid.strategies[s.reuse_from]
     if run.phase == "final":
         return Run("final", s.reuse_from, run.budget, run.seed).record(grid.profile)
     if run.phase == "tune":  # the parent's tuning run at the value this run inherited from it
@@ -184,19 +188,24 @@ def plan(grid: Grid, batch: Batch, selections: dict[str, dict[str, Any]]) -> dic
     for run in batch.runs:
         s = grid.strategies[run.strategy]
         if run.phase == "tune":
-            parents = {k: selections[p]["budgets"][run.budget.label if grid.tuning["per_budget"]
-                                                    else grid.full.label]["value"]
-                       for k, p in s.inherit.items()}
+            parents = {
+                k: selections[p]["budgets"][
+                    run.budget.label if grid.tuning["per_budget"] else grid.full.label
+                ]["value"]
+                for k, p in s.inherit.items()
+            }
             knobs = {**parents, s.knob: s.values[run.index]}
         else:
             knobs = knob_values(grid, run, selections.get(run.strategy))
         source = reuse_source(grid, run, knobs, selections.get(s.reuse_from) if s.reuse_from else None)
-        planned.append({
-            "config": grid.train_config,
-            "set": grid.overrides(run.strategy, run.budget, run.seed, knobs, run.phase),
-            "out": run.out(grid.profile),
-            "reuse": source,
-        })
+        planned.append(
+            {
+                "config": grid.train_config,
+                "set": grid.overrides(run.strategy, run.budget, run.seed, knobs, run.phase),
+                "out": run.out(grid.profile),
+                "reuse": source,
+            }
+        )
     return {"phase": batch.phase, "batch": batch.name, "runs": planned}
 
 

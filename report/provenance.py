@@ -21,16 +21,23 @@ def trace(macro: str, profile: str, root: str | Path = ".") -> str:
     try:
         entries = json.loads(path.read_text())["macros"]
     except (OSError, ValueError, KeyError) as err:
-        raise ProfileError(f"{path}: no provenance to trace ({type(err).__name__}); run the workflow first") \
-            from None
+        raise ProfileError(
+            f"{path}: no provenance to trace ({type(err).__name__}); run the workflow first"
+        ) from None
     if name not in entries:
-        raise ProfileError(f"\\{name}: no such macro in {path} ({len(entries)} macros; e.g. "
-                           f"{', '.join(sorted(entries)[:3])})")
+        raise ProfileError(
+            f"\\{name}: no such macro in {path} ({len(entries)} macros; e.g. "
+            f"{', '.join(sorted(entries)[:3])})"
+        )
     e = entries[name]
-    lines = [f"\\{name} = {e['value']}",
-             f"  made by rule aggregate (python -m report aggregate) into results/{profile}/macros.tex",
-             f"  from: {e['source']}"]
+    lines = [
+        f"\\{name} = {e['value']}",
+        f"  made by rule aggregate (python -m report aggregate) into results/{profile}/macros.tex",
+        f"  from: {e['source']}",
+    ]
     if e["runs"]:
-        lines.append(f"  runs ({len(e['runs'])}, each <folder>/run.json, made by a train_* rule of the Snakefile):")
+        lines.append(
+            f"  runs ({len(e['runs'])}, each <folder>/run.json, made by a train_* rule of the Snakefile):"
+        )
         lines += [f"    {run}" for run in e["runs"]]
     return "\n".join(lines)

@@ -54,18 +54,22 @@ def read_record(path: str | Path, expected: dict[str, Any] | None = None) -> dic
             raise RecordError(f"{path}: missing key {key!r}")
     if record["status"] not in STATUSES:
         raise RecordError(f"{path}: status must be one of {list(STATUSES)}, got {record['status']!r}")
-    for section, metrics in [("final", record["final"]), *((f"averaged.{k}", v) for k, v in
-                                                            (record.get("averaged") or {}).items())]:
+    for section, metrics in [
+        ("final", record["final"]),
+        *((f"averaged.{k}", v) for k, v in (record.get("averaged") or {}).items()),
+    ]:
         if not isinstance(metrics, dict):
             raise RecordError(f"{path}: {section} must be an object")
         for key, value in metrics.items():
             if key.endswith(("_acc", "_loss")):
                 _check_metric(path, f"{section}.{key}", value)
-    for key, value in (expected or {}).items():
+    for key, value in (expected or {}).items() if record["status"] != "failed" else ():
         found = _dotted(record.get("config") or {}, key)
         if found != value:
-            raise RecordError(f"{path}: config {key} = {found!r}, but the profile plans {value!r} (a stale "
-                              "record from another profile version; rerun the workflow)")
+            raise RecordError(
+                f"{path}: config {key} = {found!r}, but the profile plans {value!r} (a stale "
+                "record from another profile version; rerun the workflow)"
+            )
     return record
 
 
@@ -78,13 +82,24 @@ def _dotted(cfg: dict[str, Any], key: str) -> Any:
     return node
 
 
+def refuse_failed(records: dict[Any, dict[str, Any]], paths: dict[Any, Any]) -> None:
+    """RecordError (one line) if a run failed: its results would be missing from every table. The next
+    workflow invocation retries it (the Snakefile moves a failed record aside)."""
+    failed = [k for k, rec in records.items() if rec.get("status") == "failed"]
+    if failed:
+        first = failed[0]
+        raise RecordError(f"{len(failed)} run(s) failed, e.g. {paths[first]}: {records[first].get('error')}; fix "
+                          "the cause and rerun the workflow, which retries only the failed runs")
+
+
 def load(grid: Grid, phase: str, root: str | Path = ".") -> dict[Run, dict[str, Any]]:
     """Every record of ``phase``, keyed by its `report.plan.Run`; each checked against the budget and
-    seed the profile plans for it."""
+    seed the profile plans for it; a failed run is an error (`refuse_failed`)."""
     root = Path(root)
-    return {r: read_record(root / r.record(grid.profile),
-                           {"budget.steps": r.budget.steps, "train.seed": r.seed})
-            for r in runs(grid, phase)}
+    paths = {r: root / r.record(grid.profile) for r in runs(grid, phase)}
+    records = {r: read_record(paths[r], {"budget.steps": r.budget.steps, "train.seed": r.seed}) for r in paths}
+    refuse_failed(records, paths)
+    return records
 
 
 def _accuracy(entry: dict[str, Any] | None, split: str = "test") -> float:
@@ -102,14 +117,24 @@ def final_table(grid: Grid, records: dict[Run, dict[str, Any]]) -> pd.DataFrame:
         for variant, entry in entries.items():
             acc = _accuracy(entry)
             status = rec["status"] if rec["status"] != "ok" or math.isfinite(acc) else "diverged"
-            rows.append({
-                "strategy": run.strategy, "budget": run.budget.label, "percent": run.budget.percent,
-                "steps": run.budget.steps, "seed": run.seed, "variant": variant, "status": status,
-                "judged": variant == output, "test_acc": acc, "val_acc": _accuracy(entry, "val"),
-                "test_loss": math.nan if entry is None or entry.get("test_loss") is None
-                else float(entry["test_loss"]),
-                "wall_time_s": float(rec.get("wall_time_s") or math.nan),
-            })
+            rows.append(
+                {
+                    "strategy": run.strategy,
+                    "budget": run.budget.label,
+                    "percent": run.budget.percent,
+                    "steps": run.budget.steps,
+                    "seed": run.seed,
+                    "variant": variant,
+                    "status": status,
+                    "judged": variant == output,
+                    "test_acc": acc,
+                    "val_acc": _accuracy(entry, "val"),
+                    "test_loss": math.nan
+                    if entry is None or entry.get("test_loss") is None
+                    else float(entry["test_loss"]),
+                    "wall_time_s": float(rec.get("wall_time_s") or math.nan),
+                }
+            )
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
@@ -134,16 +159,36 @@ def eval_table(grid: Grid, records: dict[Run, dict[str, Any]]) -> pd.DataFrame:
         output = grid.strategies[run.strategy].output
         for ev in rec.get("evals") or []:
             averaged = ev.get("averaged") or {}
-            row = {"strategy": run.strategy, "budget": run.budget.label, "percent": run.budget.percent,
-                   "seed": run.seed, "step": int(ev["step"]), "fraction": float(ev.get("fraction", math.nan))}
+            row = {
+                "strategy": run.strategy,
+                "budget": run.budget.label,
+                "percent": run.budget.percent,
+                "seed": run.seed,
+                "step": int(ev["step"]),
+                "fraction": float(ev.get("fraction", math.nan)),
+            }
             for split in ("test", "val"):
                 row[f"{split}_acc"] = _accuracy(ev, split)
                 row[f"averaged_{split}_acc"] = _accuracy(averaged, split)
                 use_average = output != "off" and ev.get("averaged_variant") == output
-                row[f"judged_{split}_acc"] = row[f"averaged_{split}_acc"] if use_average else row[f"{split}_acc"]
+                row[f"judged_{split}_acc"] = (
+                    row[f"averaged_{split}_acc"] if use_average else row[f"{split}_acc"]
+                )
             rows.append(row)
-    columns = ["strategy", "budget", "percent", "seed", "step", "fraction", "test_acc", "averaged_test_acc",
-               "judged_test_acc", "val_acc", "averaged_val_acc", "judged_val_acc"]
+    columns = [
+        "strategy",
+        "budget",
+        "percent",
+        "seed",
+        "step",
+        "fraction",
+        "test_acc",
+        "averaged_test_acc",
+        "judged_test_acc",
+        "val_acc",
+        "averaged_val_acc",
+        "judged_val_acc",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -188,9 +233,19 @@ def window_lr_table(grid: Grid, records: dict[Run, dict[str, Any]]) -> pd.DataFr
         if spec is not None and spec.lr == "learning rate" and not spec.modes:
             curve, start = rec.get("curve") or {}, averaging_start(rec)
             peak = ((rec.get("config") or {}).get("optimizer") or {}).get("lr")
-            lrs = [lr for step, lr in zip(curve.get("step") or [], curve.get("lr") or [], strict=False)
-                   if start is not None and step > start and lr is not None]
+            lrs = [
+                lr
+                for step, lr in zip(curve.get("step") or [], curve.get("lr") or [], strict=False)
+                if start is not None and step > start and lr is not None
+            ]
             value = sum(lrs) / len(lrs) / float(peak) if lrs and peak else math.nan
-        rows.append({"strategy": run.strategy, "budget": run.budget.label, "percent": run.budget.percent,
-                     "seed": run.seed, "window_lr": value})
+        rows.append(
+            {
+                "strategy": run.strategy,
+                "budget": run.budget.label,
+                "percent": run.budget.percent,
+                "seed": run.seed,
+                "window_lr": value,
+            }
+        )
     return pd.DataFrame(rows, columns=["strategy", "budget", "percent", "seed", "window_lr"])

@@ -128,8 +128,10 @@ def phi_curves(grid: Grid, total: int) -> list[Curve]:
     steps, params = np.arange(total), uba_params(grid, total)
     phis = sorted({phi for values in grid.uba_phis().values() for phi in values} | set(DEFAULT_PHIS))
     return [
-        Curve(f"φ = {phi:g}" + (" (= cosine)" if phi == 2 else ""),
-              multiplier("uba", steps, total, phi=phi, **params))
+        Curve(
+            f"φ = {phi:g}" + (" (= cosine)" if phi == 2 else ""),
+            multiplier("uba", steps, total, phi=phi, **params),
+        )
         for phi in phis
     ]
 
@@ -154,8 +156,14 @@ def lr_schedules(grid: Grid, out_dir: str | Path, total_steps: int | None = None
     for curve in defaults:
         axes[0].plot(x, curve.values, color=colors[curve.schedule], linewidth=1.1, label=curve.label)
     for curve in configured:
-        axes[0].plot(x, curve.values, color=colors.get(curve.schedule, "black"), linewidth=1.3,
-                     linestyle="--", label=curve.label)
+        axes[0].plot(
+            x,
+            curve.values,
+            color=colors.get(curve.schedule, "black"),
+            linewidth=1.3,
+            linestyle="--",
+            label=curve.label,
+        )
     title = f"every schedule, default parameters (T = {total})"
     axes[0].set_title(title + ("; dashed: strategies as configured" if configured else ""), fontsize=7.5)
     phis = phi_curves(grid, total)
@@ -163,8 +171,14 @@ def lr_schedules(grid: Grid, out_dir: str | Path, total_steps: int | None = None
         axes[1].plot(x, curve.values, color=color, linewidth=1.2, label=curve.label)
     params = uba_params(grid, total)
     cosine = {k: v for k, v in params.items() if k in ("min_ratio", "warmup_steps")}
-    axes[1].plot(x, multiplier("cosine", np.arange(total), total, **cosine), color="black",
-                 linewidth=0.8, linestyle=":", label="cosine")  # φ = 2 is cosine
+    axes[1].plot(
+        x,
+        multiplier("cosine", np.arange(total), total, **cosine),
+        color="black",
+        linewidth=0.8,
+        linestyle=":",
+        label="cosine",
+    )  # φ = 2 is cosine
     changed = {k: v for k, v in params.items() if v != DEFAULTS["uba"].get(k, 0)}
     shown = ", ".join(f"{k} = {v:g}" if isinstance(v, float) else f"{k} = {v}" for k, v in changed.items())
     axes[1].set_title("UBA" + (f" ({shown})" if shown else ""), fontsize=8)
@@ -194,8 +208,11 @@ def optimizer_params(grid: Grid, strategy: str) -> dict[str, Any]:
 
     merged = grid.section(strategy, "optimizer")
     name = merged.pop("name", None)
-    reference = grid.strategy_value(grid.report["cosine"], "optimizer.name") \
-        if grid.report["cosine"] in grid.strategies else None
+    reference = (
+        grid.strategy_value(grid.report["cosine"], "optimizer.name")
+        if grid.report["cosine"] in grid.strategies
+        else None
+    )
     if name == reference:
         return {}
     return {**DEFAULTS.get(name, {}), **merged}
@@ -213,15 +230,28 @@ def schedule_table(grid: Grid) -> str:
         shown = ", ".join(f"{escape(k)} = {_value(v)}" for k, v in resolved.items() if v is not None)
         knob = grid.strategies[strategy]
         if knob.knob:
-            shown += f"; tuned: {escape(knob.knob)} $\\in$ \\{{{', '.join(_value(v) for v in knob.values)}\\}}"
+            shown += (
+                f"; tuned: {escape(knob.knob)} $\\in$ \\{{{', '.join(_value(v) for v in knob.values)}\\}}"
+            )
         for key, parent in knob.inherit.items():
             shown += f"; {escape(key)} from {escape(parent)}"
         extra = optimizer_params(grid, strategy)
         if extra:
             shown += "; optimizer: " + ", ".join(f"{escape(k)} = {_value(v)}" for k, v in extra.items())
         optimizer = grid.strategy_value(strategy, "optimizer.name", "(base config)")
-        rows.append(f"{display_name(grid, strategy)} & {escape(optimizer)} & \\texttt{{{escape(name)}}} & "
-                    f"{shown or '--'} \\\\")
-    return "\n".join(["\\begin{tabular}{lllp{0.5\\linewidth}}", "\\toprule",
-                      "Strategy & Optimizer & Schedule & Parameters \\\\", "\\midrule", *rows,
-                      "\\bottomrule", "\\end{tabular}", ""])
+        rows.append(
+            f"{display_name(grid, strategy)} & {escape(optimizer)} & \\texttt{{{escape(name)}}} & "
+            f"{shown or '--'} \\\\"
+        )
+    return "\n".join(
+        [
+            "\\begin{tabular}{lllp{0.5\\linewidth}}",
+            "\\toprule",
+            "Strategy & Optimizer & Schedule & Parameters \\\\",
+            "\\midrule",
+            *rows,
+            "\\bottomrule",
+            "\\end{tabular}",
+            "",
+        ]
+    )

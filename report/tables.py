@@ -24,8 +24,19 @@ from scipy import stats as scipy_stats
 from report.grid import Grid
 from report.stats import t_interval
 
-SUMMARY_COLUMNS = ["strategy", "budget", "percent", "steps", "variant", "n", "n_diverged",
-                   "mean", "ci_low", "ci_high", "half_width"]
+SUMMARY_COLUMNS = [
+    "strategy",
+    "budget",
+    "percent",
+    "steps",
+    "variant",
+    "n",
+    "n_diverged",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "half_width",
+]
 
 
 def with_judged(final: pd.DataFrame) -> pd.DataFrame:
@@ -35,8 +46,9 @@ def with_judged(final: pd.DataFrame) -> pd.DataFrame:
     out = pd.concat([judged.astype({"variant": str}), final.astype({"variant": str})], ignore_index=True)
     order = ["judged", *[str(v) for v in final["variant"].cat.categories]]
     out["variant"] = pd.Categorical(out["variant"], categories=order, ordered=True)
-    out["strategy"] = pd.Categorical(out["strategy"].astype(str), categories=final["strategy"].cat.categories,
-                                     ordered=True)
+    out["strategy"] = pd.Categorical(
+        out["strategy"].astype(str), categories=final["strategy"].cat.categories, ordered=True
+    )
     return out
 
 
@@ -44,14 +56,26 @@ def summary(final: pd.DataFrame) -> pd.DataFrame:
     """Mean +/- 95% CI of test accuracy (%) per strategy x budget x variant (``judged`` included)."""
     final = with_judged(final)
     rows = []
-    for (strategy, budget, variant), grp in final.groupby(["strategy", "budget", "variant"], observed=True,
-                                                          sort=False):
+    for (strategy, budget, variant), grp in final.groupby(
+        ["strategy", "budget", "variant"], observed=True, sort=False
+    ):
         ok = grp[grp["status"] == "ok"]["test_acc"]
         ci = t_interval(ok)
-        rows.append({"strategy": strategy, "budget": budget, "percent": int(grp["percent"].iloc[0]),
-                     "steps": int(grp["steps"].iloc[0]), "variant": variant, "n": ci.n,
-                     "n_diverged": int((grp["status"] != "ok").sum()), "mean": ci.mean,
-                     "ci_low": ci.low, "ci_high": ci.high, "half_width": ci.half_width})
+        rows.append(
+            {
+                "strategy": strategy,
+                "budget": budget,
+                "percent": int(grp["percent"].iloc[0]),
+                "steps": int(grp["steps"].iloc[0]),
+                "variant": variant,
+                "n": ci.n,
+                "n_diverged": int((grp["status"] != "ok").sum()),
+                "mean": ci.mean,
+                "ci_low": ci.low,
+                "ci_high": ci.high,
+                "half_width": ci.half_width,
+            }
+        )
     out = pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
     for col in ("strategy", "variant"):
         out[col] = pd.Categorical(out[col], categories=final[col].cat.categories, ordered=True)
@@ -63,7 +87,8 @@ def average_ranks(final: pd.DataFrame) -> pd.DataFrame:
     budgets; a diverged run ranks last."""
     sub = final[final["judged"]].copy()
     sub["rank"] = sub.groupby(["budget", "seed"], observed=True)["test_acc"].rank(
-        ascending=False, method="average", na_option="bottom")
+        ascending=False, method="average", na_option="bottom"
+    )
     table = sub.pivot_table(index="strategy", columns="percent", values="rank", aggfunc="mean", observed=True)
     table.columns = [f"b{c}" for c in table.columns]
     table["all"] = table.mean(axis=1)
@@ -75,7 +100,9 @@ def wide_by_variant(final: pd.DataFrame) -> pd.DataFrame:
     run that did not finish)."""
     keys = ["strategy", "budget", "percent", "seed"]
     acc = final["test_acc"].where(final["status"] == "ok")
-    wide = final.assign(test_acc=acc).set_index([*keys, "variant"])["test_acc"].unstack("variant").reset_index()
+    wide = (
+        final.assign(test_acc=acc).set_index([*keys, "variant"])["test_acc"].unstack("variant").reset_index()
+    )
     wide.columns = [str(c) for c in wide.columns]
     return wide
 
@@ -88,10 +115,21 @@ def swa_gains(final: pd.DataFrame) -> pd.DataFrame:
     for (strategy, budget, percent), grp in wide.groupby(["strategy", "budget", "percent"], observed=True):
         for v in variants:
             ci = t_interval(grp[v] - grp["off"])
-            rows.append({"strategy": strategy, "budget": budget, "percent": percent, "variant": v,
-                         "n": ci.n, "mean": ci.mean, "ci_low": ci.low, "ci_high": ci.high})
-    return pd.DataFrame(rows, columns=["strategy", "budget", "percent", "variant", "n", "mean",
-                                       "ci_low", "ci_high"])
+            rows.append(
+                {
+                    "strategy": strategy,
+                    "budget": budget,
+                    "percent": percent,
+                    "variant": v,
+                    "n": ci.n,
+                    "mean": ci.mean,
+                    "ci_low": ci.low,
+                    "ci_high": ci.high,
+                }
+            )
+    return pd.DataFrame(
+        rows, columns=["strategy", "budget", "percent", "variant", "n", "mean", "ci_low", "ci_high"]
+    )
 
 
 def swa_gain_over_strategies(final: pd.DataFrame, strategies: list[str] | None = None) -> pd.DataFrame:
@@ -107,8 +145,17 @@ def swa_gain_over_strategies(final: pd.DataFrame, strategies: list[str] | None =
         for v in variants:
             per_seed = (grp[v] - grp["off"]).groupby(grp["seed"]).mean()
             ci = t_interval(per_seed)
-            rows.append({"budget": budget, "percent": percent, "variant": v, "n": ci.n, "mean": ci.mean,
-                         "ci_low": ci.low, "ci_high": ci.high})
+            rows.append(
+                {
+                    "budget": budget,
+                    "percent": percent,
+                    "variant": v,
+                    "n": ci.n,
+                    "mean": ci.mean,
+                    "ci_low": ci.low,
+                    "ci_high": ci.high,
+                }
+            )
     return pd.DataFrame(rows, columns=["budget", "percent", "variant", "n", "mean", "ci_low", "ci_high"])
 
 
@@ -120,27 +167,54 @@ def uba_choices(grid: Grid, selections: dict) -> pd.DataFrame:
     if sel and sel.get("knob"):
         for b in grid.budgets:
             entry = sel["budgets"][b.label]
-            rows.append({"budget": b.label, "percent": b.percent, "phi": entry["value"], "edge": entry["edge"],
-                         "inherited_lr": entry["inherited"].get("optimizer.lr", math.nan),
-                         **{f"val_acc_phi{v:g}": 100 * s if math.isfinite(s) else math.nan
-                            for v, s in zip(sel["values"], entry["scores"], strict=True)}})
+            rows.append(
+                {
+                    "budget": b.label,
+                    "percent": b.percent,
+                    "phi": entry["value"],
+                    "edge": entry["edge"],
+                    "inherited_lr": entry["inherited"].get("optimizer.lr", math.nan),
+                    **{
+                        f"val_acc_phi{v:g}": 100 * s if math.isfinite(s) else math.nan
+                        for v, s in zip(sel["values"], entry["scores"], strict=True)
+                    },
+                }
+            )
     return pd.DataFrame(rows)
 
 
 def plateau(grid: Grid, plateau_records: dict, summary_table: pd.DataFrame) -> pd.DataFrame:
     """The plateau runs' test accuracy (mean over their seeds) next to the best judged mean at the full
     budget, and the gap between the two (points)."""
-    accs = [100 * float(r["final"]["test_acc"]) for r in plateau_records.values()
-            if r.get("status") == "ok" and r["final"].get("test_acc") is not None]
+    accs = [
+        100 * float(r["final"]["test_acc"])
+        for r in plateau_records.values()
+        if r.get("status") == "ok" and r["final"].get("test_acc") is not None
+    ]
     ci = t_interval(accs)
     name, best = best_strategy(summary_table, grid.full.label)
     strategy = grid.plateau.get("strategy")
-    own = summary_table[(summary_table["strategy"] == strategy) & (summary_table["variant"] == "judged")
-                        & (summary_table["budget"] == grid.full.label)]["mean"]
-    return pd.DataFrame([{"strategy": strategy, "multiple": grid.plateau.get("multiple"), "n": ci.n,
-                          "plateau_mean": ci.mean, "plateau_low": ci.low, "plateau_high": ci.high,
-                          "strategy_full_mean": float(own.iloc[0]) if len(own) else math.nan,
-                          "best_full_strategy": name, "best_full_mean": best, "gap": ci.mean - best}])
+    own = summary_table[
+        (summary_table["strategy"] == strategy)
+        & (summary_table["variant"] == "judged")
+        & (summary_table["budget"] == grid.full.label)
+    ]["mean"]
+    return pd.DataFrame(
+        [
+            {
+                "strategy": strategy,
+                "multiple": grid.plateau.get("multiple"),
+                "n": ci.n,
+                "plateau_mean": ci.mean,
+                "plateau_low": ci.low,
+                "plateau_high": ci.high,
+                "strategy_full_mean": float(own.iloc[0]) if len(own) else math.nan,
+                "best_full_strategy": name,
+                "best_full_mean": best,
+                "gap": ci.mean - best,
+            }
+        ]
+    )
 
 
 def best_strategy(table: pd.DataFrame, budget: str, variant: str = "judged") -> tuple[str, float]:
@@ -152,12 +226,12 @@ def best_strategy(table: pd.DataFrame, budget: str, variant: str = "judged") -> 
     return str(row["strategy"]), float(row["mean"])
 
 
-
 def swa_interaction(gains: pd.DataFrame, window_lr: pd.DataFrame) -> pd.DataFrame:
     """Per strategy x budget: mean window LR (over seeds) and each variant's mean gain (``swa_gains``)."""
     lr = window_lr.groupby(["strategy", "budget", "percent"], observed=True)["window_lr"].mean()
-    wide = gains.pivot_table(index=["strategy", "budget", "percent"], columns="variant", values="mean",
-                             observed=True)
+    wide = gains.pivot_table(
+        index=["strategy", "budget", "percent"], columns="variant", values="mean", observed=True
+    )
     wide.columns = [f"gain_{c}" for c in wide.columns]
     out = lr.to_frame().join(wide, how="left").reset_index()
     out["strategy"] = out["strategy"].astype(str)
@@ -176,6 +250,14 @@ def interaction_correlations(interaction: pd.DataFrame) -> pd.DataFrame:
                 rho, p = float(res.statistic), float(res.pvalue)
             else:
                 rho, p = math.nan, math.nan
-            rows.append({"budget": budget, "percent": percent, "variant": column.removeprefix("gain_"),
-                         "n": len(pair), "rho": rho, "p_value": p})
+            rows.append(
+                {
+                    "budget": budget,
+                    "percent": percent,
+                    "variant": column.removeprefix("gain_"),
+                    "n": len(pair),
+                    "rho": rho,
+                    "p_value": p,
+                }
+            )
     return pd.DataFrame(rows, columns=["budget", "percent", "variant", "n", "rho", "p_value"])

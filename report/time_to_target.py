@@ -31,9 +31,15 @@ def times_to_target(grid: Grid, evals: pd.DataFrame) -> pd.DataFrame:
             run = full[(full["strategy"] == strategy) & (full["seed"] == seed)].sort_values("step")
             for target in grid.report["targets"]:
                 reached = run[run["judged_val_acc"] >= 100 * target]
-                rows.append({"strategy": strategy, "target": float(target), "seed": seed,
-                             "updates": float(reached["step"].iloc[0]) if len(reached) else math.inf,
-                             "evaluated": len(run) > 0})
+                rows.append(
+                    {
+                        "strategy": strategy,
+                        "target": float(target),
+                        "seed": seed,
+                        "updates": float(reached["step"].iloc[0]) if len(reached) else math.inf,
+                        "evaluated": len(run) > 0,
+                    }
+                )
     return pd.DataFrame(rows, columns=["strategy", "target", "seed", "updates", "evaluated"])
 
 
@@ -53,7 +59,9 @@ def profile_curves(ratios: pd.DataFrame, r_max: float, points: int = 121) -> pd.
     for strategy, grp in ratios.groupby("strategy", sort=False):
         r = grp["ratio"].to_numpy(float)
         for tau in taus:
-            rows.append({"strategy": strategy, "tau": float(tau), "rho": float(np.mean(r <= tau)) if len(r) else 0.0})
+            rows.append(
+                {"strategy": strategy, "tau": float(tau), "rho": float(np.mean(r <= tau)) if len(r) else 0.0}
+            )
     return pd.DataFrame(rows, columns=["strategy", "tau", "rho"])
 
 
@@ -69,8 +77,12 @@ def scores(grid: Grid, evals: pd.DataFrame) -> pd.DataFrame:
         c = curves[curves["strategy"] == strategy]
         area = float(np.trapezoid(c["rho"], c["tau"]) / (r_max - 1.0)) if len(c) else math.nan
         r = ratios[ratios["strategy"] == strategy]["ratio"]
-        row = {"strategy": strategy, "score": area,
-               "solved": float(np.mean(r <= r_max)) if len(r) else math.nan, "problems": int(len(r))}
+        row = {
+            "strategy": strategy,
+            "score": area,
+            "solved": float(np.mean(r <= r_max)) if len(r) else math.nan,
+            "problems": len(r),
+        }
         for target in grid.report["targets"]:
             t = times[(times["strategy"] == strategy) & (times["target"] == float(target))]["updates"]
             row[f"median_updates_{round(1000 * float(target))}"] = float(np.median(t)) if len(t) else math.nan

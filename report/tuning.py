@@ -35,22 +35,32 @@ def score(record: dict[str, Any] | None, output: str = "off") -> float:
     return float(value) if isinstance(value, int | float) and math.isfinite(value) else -math.inf
 
 
-def select(grid: Grid, strategy: str, records: dict[Run, dict[str, Any] | None],
-           parents: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def select(
+    grid: Grid, strategy: str, records: dict[Run, dict[str, Any] | None], parents: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     """The selection of ``strategy`` from its tuning records and its parents' selections."""
     s = grid.strategies[strategy]
     chosen: dict[str, dict[str, Any]] = {}
     for budget in grid.budgets:
         source = budget if grid.tuning["per_budget"] else grid.full
         inherited = {key: parents[p]["budgets"][budget.label]["value"] for key, p in s.inherit.items()}
-        entry: dict[str, Any] = {"inherited": inherited, "transferred_from": None if source == budget
-                                 else source.label}
+        entry: dict[str, Any] = {
+            "inherited": inherited,
+            "transferred_from": None if source == budget else source.label,
+        }
         if s.knob:
-            scores = [score(records.get(Run("tune", strategy, source, grid.tuning["seed"], i)), s.output)
-                      for i in range(len(s.values))]
+            scores = [
+                score(records.get(Run("tune", strategy, source, grid.tuning["seed"], i)), s.output)
+                for i in range(len(s.values))
+            ]
             best = max(range(len(scores)), key=lambda i: (scores[i], -i))
-            entry.update(index=best, value=s.values[best], scores=scores,
-                         edge=best in (0, len(scores) - 1), all_failed=all(v == -math.inf for v in scores))
+            entry.update(
+                index=best,
+                value=s.values[best],
+                scores=scores,
+                edge=best in (0, len(scores) - 1),
+                all_failed=all(v == -math.inf for v in scores),
+            )
         chosen[budget.label] = entry
     return {"strategy": strategy, "knob": s.knob, "values": list(s.values), "budgets": chosen}
 
@@ -75,9 +85,19 @@ def tuning_table(grid: Grid, selections: dict[str, dict[str, Any]]) -> pd.DataFr
             if entry.get("transferred_from"):
                 continue
             for i, (value, sc) in enumerate(zip(sel["values"], entry["scores"], strict=True)):
-                rows.append({"strategy": strategy, "budget": label, "percent": grid.budget(label).percent,
-                             "knob": sel["knob"], "value": value, "index": i,
-                             "val_acc": 100 * sc if math.isfinite(sc) else math.nan,
-                             "chosen": i == entry["index"], "edge": entry["edge"]})
-    return pd.DataFrame(rows, columns=["strategy", "budget", "percent", "knob", "value", "index", "val_acc",
-                                       "chosen", "edge"])
+                rows.append(
+                    {
+                        "strategy": strategy,
+                        "budget": label,
+                        "percent": grid.budget(label).percent,
+                        "knob": sel["knob"],
+                        "value": value,
+                        "index": i,
+                        "val_acc": 100 * sc if math.isfinite(sc) else math.nan,
+                        "chosen": i == entry["index"],
+                        "edge": entry["edge"],
+                    }
+                )
+    return pd.DataFrame(
+        rows, columns=["strategy", "budget", "percent", "knob", "value", "index", "val_acc", "chosen", "edge"]
+    )

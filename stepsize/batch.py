@@ -17,13 +17,18 @@ For each run, in order:
   recorded as ``status: failed`` with its one-line error, and the batch goes on; a failed record is
   retried the next time the job runs.
 
+Under torchrun (multi-GPU runs) every rank executes the plan; rank 0 holds the folders and writes the
+records, and a run that raises fails the job (the other ranks would wait forever in a collective).
+
 ``--workers K`` runs K processes over the plan (several runs sharing one GPU); they divide the runs by
 the output folders' locks, so each run is trained once.
 
 Exit status: 0 when every run has a record (ok, diverged or failed), 1 for a bad plan. A failed run
 does not fail the job on purpose: Snakemake deletes the new outputs of a failed job, which would throw
 away the finished runs of the same batch; the failure is on stderr and in the record, the report counts
-it, and the Snakefile treats a failed record as missing the next time it plans.
+it, and the Snakefile moves a failed record aside (``run.failed.json``) when it plans the workflow, so
+the next ``snakemake`` (a dry run too) shows and reruns the job: the failed run is retried, the others
+are kept.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ _START = time.perf_counter()
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import traceback  # noqa: E402
@@ -95,6 +101,7 @@ def execute(run: dict[str, Any], started: float) -> str:
                 reuse(cfg, run["reuse"], out)
                 return "reused"
             record = train(cfg, out, started, claimed=True)
+            (out / "run.failed.json").unlink(missing_ok=True)
         print(summary_line(record, out), flush=True)
         return record["status"]
     except run_dir.RunDirError as err:
@@ -137,7 +144,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stepsize.batch", description=__doc__.split("\n")[0])
     parser.add_argument("plan", help="plan JSON: {'runs': [{'config', 'set', 'out', 'reuse'}, ...]}")
     parser.add_argument("--workers", type=int, default=1, help="processes sharing this job (one device)")
+    parser.add_argument("--stop-with", type=int, metavar="PID", help="exit when process PID is gone (the "
+                        "Snakemake process that started the job, stepsize.lifeline; default: "
+                        "$STEPSIZE_STOP_WITH, which the Snakefile sets)")
     args = parser.parse_args(argv)
+    env = os.environ.get("STEPSIZE_STOP_WITH", "")
+    args.stop_with = args.stop_with or (int(env) if env.isdigit() else None)
+    if args.stop_with:
+        from stepsize.lifeline import stop_with
+
+        stop_with(args.stop_with, "stepsize.batch")
     try:
         runs = read_plan(args.plan)
     except PlanError as err:
@@ -147,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"stepsize.batch: error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
         return 1
     if args.workers > 1:
-        procs = [subprocess.Popen([sys.executable, "-m", "stepsize.batch", args.plan])
+        extra = ["--stop-with", str(args.stop_with)] if args.stop_with else []
+        procs = [subprocess.Popen([sys.executable, "-m", "stepsize.batch", args.plan, *extra])
                  for _ in range(args.workers)]
         for proc in procs:
             proc.wait()

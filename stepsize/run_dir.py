@@ -3,7 +3,7 @@
 `claim(out_dir)` creates the folder, takes an exclusive ``fcntl`` lock on ``DIR/.lock`` (released by the
 kernel when the process dies, even by SIGKILL, so a lock is never stale), writes the holder's PID and
 host into it, checks that a file can be written there, and only then removes the temporaries of writes
-cut short by a kill (``.<name>.<pid>.tmp``, `stepsize.run_record.temporary_path`): with the lock held, no
+cut short by a kill (the lock file itself is removed when the run is done) (``.<name>.<pid>.tmp``, `stepsize.run_record.temporary_path`): with the lock held, no
 other process is writing them. A second writer gets a one-line refusal naming the holder.
 """
 
@@ -69,5 +69,6 @@ def claim(out_dir: str | Path) -> Iterator[Path]:
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
         remove_stale_temporaries(folder)
         yield folder
+        (folder / LOCK_NAME).unlink(missing_ok=True)  # still held: no other writer can be using it
     finally:
         os.close(fd)  # releases the lock

@@ -523,15 +523,13 @@ def train(cfg: dict[str, Any], out_dir: str | Path, started: float | None = None
 def one_line(err: BaseException) -> str:
     """An error as one line (its type named when the message alone would not say what it is)."""
     text = " ".join(str(err).split())
-    if isinstance(err, OSError) and not isinstance(err, run_dir.RunDirError):
-        if err.strerror:
-            where = f": {err.filename}" if getattr(err, "filename", None) else ""
-            return f"{err.strerror}{where}"
-        return f"{type(err).__name__}: {text}"
+    if isinstance(err, OSError) and err.strerror and not isinstance(err, run_dir.RunDirError):
+        where = f": {err.filename}" if getattr(err, "filename", None) else ""
+        return f"{err.strerror}{where}"  # a system error (disk full, permission): its reason and file
     return text
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
+def user_errors() -> tuple[type[BaseException], ...]:
     """The errors a run reports as one line (config, data, resume, output folder, disk, a missing
     optional package), never a traceback."""
     from stepsize.data.base import MissingDependencyError
@@ -555,7 +553,7 @@ def run_command(config_path: str, out: str, overrides: list[str], started: float
     try:
         cfg = config.load(config_path, overrides)
         record = train(cfg, out, started)
-    except _user_errors() as err:  # config, data, resume, output folder, disk: one line
+    except user_errors() as err:  # config, data, resume, output folder, disk: one line
         print(distributed.error_line(err, message=one_line(err)), file=sys.stderr)
         return 1
     except Exception as err:  # a DDP rank that raises: one line; torchrun's agent stops the other ranks

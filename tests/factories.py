@@ -22,8 +22,12 @@ PROFILE = {
         "multistep": {"schedule.name": "multistep", "tune": {"optimizer.lr": [0.05, 0.1]}},
         "cosine": {"schedule.name": "cosine", "tune": {"optimizer.lr": [0.05, 0.1]}},
         "linear": {"schedule.name": "linear", "tune": {"optimizer.lr": [0.05, 0.1]}},
-        "uba": {"schedule.name": "uba", "tune": {"schedule.phi": [1.0, 2.0]}, "inherit": {"optimizer.lr": "cosine"},
-                "reuse": {"when": {"schedule.phi": 2.0}, "from": "cosine"}},
+        "uba": {
+            "schedule.name": "uba",
+            "tune": {"schedule.phi": [1.0, 2.0]},
+            "inherit": {"optimizer.lr": "cosine"},
+            "reuse": {"when": {"schedule.phi": 2.0}, "from": "cosine"},
+        },
     },
     "report": {"targets": [0.8, 0.85]},
 }
@@ -49,27 +53,52 @@ def accuracy(strategy: str, fraction: float, seed: int, base: dict | None = None
     return (base or BASE)[strategy] + 0.05 * fraction + SEED_SHIFT.get(seed, 0.0)
 
 
-def make_record(acc: float | None, steps: int, seed: int, diverged: bool = False, val: float | None = None,
-                evals: list | None = None) -> dict:
+def make_record(
+    acc: float | None,
+    steps: int,
+    seed: int,
+    diverged: bool = False,
+    val: float | None = None,
+    evals: list | None = None,
+) -> dict:
     """A run record shaped like design.md section 5 (schema 2)."""
     val = acc if val is None else val
     metrics = None if diverged else acc
     return {
-        "schema": 2, "status": "diverged" if diverged else "ok", "diverged_step": 3 if diverged else None,
-        "config": {"data": {"name": "fashion_mnist", "batch_size": 64, "train_subset": 1000, "val_size": 1000},
-                   "model": {"name": "mini_resnet"},
-                   "optimizer": {"name": "momentum", "lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4},
-                   "swa": {"variants": ["tail", "swalr"], "start": 0.75, "swalr_fraction": 0.5, "ema_decay": 0.999},
-                   "budget": {"steps": steps}, "train": {"seed": seed}},
-        "seed": seed, "budget_steps": steps,
+        "schema": 2,
+        "status": "diverged" if diverged else "ok",
+        "diverged_step": 3 if diverged else None,
+        "config": {
+            "data": {"name": "fashion_mnist", "batch_size": 64, "train_subset": 1000, "val_size": 1000},
+            "model": {"name": "mini_resnet"},
+            "optimizer": {"name": "momentum", "lr": 0.1, "momentum": 0.9, "weight_decay": 5e-4},
+            "swa": {"variants": ["tail", "swalr"], "start": 0.75, "swalr_fraction": 0.5, "ema_decay": 0.999},
+            "budget": {"steps": steps},
+            "train": {"seed": seed},
+        },
+        "seed": seed,
+        "budget_steps": steps,
         "curve": {"step": [1, 2, 3], "lr": [0.1, 0.1, 0.1], "loss": [2.3, 2.0, 1.8]},
         "evals": evals or [],
-        "final": {"test_acc": metrics, "test_loss": None if diverged else 0.4,
-                  "val_acc": None if diverged else val, "val_loss": None if diverged else 0.4},
-        "averaged": {v: {"test_acc": None if diverged else acc + g, "test_loss": 0.4, "n_averaged": 5,
-                         "start_step": steps * 3 // 4} for v, g in GAIN.items()},
-        "wall_time_s": 1.5, "versions": {"python": "3.11.7", "torch": "2.14.1"},
-        "git_commit": "0123456789abcdef", "device": "cpu",
+        "final": {
+            "test_acc": metrics,
+            "test_loss": None if diverged else 0.4,
+            "val_acc": None if diverged else val,
+            "val_loss": None if diverged else 0.4,
+        },
+        "averaged": {
+            v: {
+                "test_acc": None if diverged else acc + g,
+                "test_loss": 0.4,
+                "n_averaged": 5,
+                "start_step": steps * 3 // 4,
+            }
+            for v, g in GAIN.items()
+        },
+        "wall_time_s": 1.5,
+        "versions": {"python": "3.11.7", "torch": "2.14.1"},
+        "git_commit": "0123456789abcdef",
+        "device": "cpu",
     }
 
 
@@ -78,20 +107,26 @@ def _write(path: Path, record: dict) -> None:
     path.write_text(json.dumps(record))
 
 
-def write_study(root: Path, profile: dict | None = None, diverged: tuple = (), base: dict | None = None,
-                knob_effect: float = 0.01) -> grid.Grid:
+def write_study(
+    root: Path,
+    profile: dict | None = None,
+    diverged: tuple = (),
+    base: dict | None = None,
+    knob_effect: float = 0.01,
+) -> grid.Grid:
     """Write every record of ``profile`` under ``root`` (tuning: the larger knob value is better by
     ``knob_effect``; final: `accuracy`; along the full budget, validation accuracy grows linearly to the
     final one), the tuning choices, and theory outputs; return the grid."""
     raw = profile or PROFILE
     g = grid.from_dict(raw)
     for r in plan.runs(g, "tune"):
-        s = g.strategies[r.strategy]
         acc = accuracy(r.strategy, r.budget.fraction, 0, base) + knob_effect * r.index
         _write(root / r.record(g.profile), make_record(acc, r.budget.steps, r.seed))
     for strategy in g.strategies:
-        parents = {p: json.loads((root / plan.selection_path(g, p)).read_text())
-                   for p in g.strategies[strategy].inherit.values()}
+        parents = {
+            p: json.loads((root / plan.selection_path(g, p)).read_text())
+            for p in g.strategies[strategy].inherit.values()
+        }
         chosen = tuning.select(g, strategy, tuning.load_records(g, strategy, root), parents)
         path = root / plan.selection_path(g, strategy)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -100,20 +135,64 @@ def write_study(root: Path, profile: dict | None = None, diverged: tuple = (), b
         acc = accuracy(r.strategy, r.budget.fraction, r.seed, base)
         evals = None
         if r.budget == g.full:
-            evals = [{"step": round(f * r.budget.steps), "fraction": f, "val_acc": acc * f, "val_loss": 0.5,
-                      "averaged": None, "averaged_variant": None} for f in g.anytime["fractions"]]
+            evals = [
+                {
+                    "step": round(f * r.budget.steps),
+                    "fraction": f,
+                    "val_acc": acc * f,
+                    "val_loss": 0.5,
+                    "averaged": None,
+                    "averaged_variant": None,
+                }
+                for f in g.anytime["fractions"]
+            ]
         is_div = (r.strategy, r.budget.percent, r.seed) in diverged
         _write(root / r.record(g.profile), make_record(acc, r.budget.steps, r.seed, is_div, evals=evals))
     for r in plan.runs(g, "plateau"):
-        _write(root / r.record(g.profile), make_record(accuracy(r.strategy, 1.0, r.seed, base) + 0.005,
-                                                       r.budget.steps, r.seed))
+        _write(
+            root / r.record(g.profile),
+            make_record(accuracy(r.strategy, 1.0, r.seed, base) + 0.005, r.budget.steps, r.seed),
+        )
     theory = root / "results" / g.profile / "theory"
     theory.mkdir(parents=True, exist_ok=True)
-    (theory / "checks.json").write_text(json.dumps({"checks": [
-        {"name": "ratio_identity", "passed": True, "summary": "identity holds to 1e-12", "numbers": {}},
-        {"name": "regret_bound", "passed": False, "summary": "bound violated at K = 7", "numbers": {}}],
-        "wall_time_s": 4.0}))
+    (theory / "checks.json").write_text(
+        json.dumps(
+            {
+                "checks": [
+                    {
+                        "name": "ratio_identity",
+                        "passed": True,
+                        "summary": "identity holds to 1e-12",
+                        "numbers": {},
+                    },
+                    {
+                        "name": "regret_bound",
+                        "passed": False,
+                        "summary": "bound violated at K = 7",
+                        "numbers": {},
+                    },
+                ],
+                "wall_time_s": 4.0,
+            }
+        )
+    )
     (theory / "bench.csv").write_text(BENCH_CSV)
     (theory / "curves.csv").write_text("problem,method,grad_calls,gap\nquad,GD,1,1.0\nquad,GD,2,0.5\n")
     (root / "results" / g.profile / "profile.json").write_text(json.dumps(raw))
     return g
+
+
+def repository_copy(dest: Path) -> Path:
+    """A copy of the repository as a user's clone has it: tracked files plus untracked, non-ignored
+    ones (no results/, figures/, .venv/), so a test's workflow run never touches the user's outputs."""
+    import shutil
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=root,
+                         capture_output=True, check=True).stdout.decode()
+    for rel in out.split("\0"):
+        if rel and not rel.startswith(("results/", "figures/", "paper/build/")) and (root / rel).is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(root / rel, dest / rel)
+    return dest

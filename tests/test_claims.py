@@ -24,15 +24,36 @@ CONTENDERS = {
         **PROFILE["strategies"],
         "constant": {"schedule.name": "constant", "tune": {"optimizer.lr": [0.05, 0.1]}},
         "wsd": {"schedule.name": "wsd", "tune": {"optimizer.lr": [0.05, 0.1]}},
-        "wsd_linear": {"schedule.name": "wsd", "schedule.decay_shape": "linear", "tune": {"optimizer.lr": [0.05, 0.1]}},
-        "sf_sgd": {"optimizer": {"name": "sf_sgd", "lr": 1.0}, "schedule.name": "constant",
-                   "tune": {"optimizer.lr": [1.0, 2.0]}},
-        "dog": {"optimizer": {"name": "dog", "lr": 1.0}, "schedule.name": "constant", "output": "poly",
-                "swa.variants": ["tail", "swalr", "poly"], "tune": {"optimizer.reps_rel": [0.0001, 0.001]}},
+        "wsd_linear": {
+            "schedule.name": "wsd",
+            "schedule.decay_shape": "linear",
+            "tune": {"optimizer.lr": [0.05, 0.1]},
+        },
+        "sf_sgd": {
+            "optimizer": {"name": "sf_sgd", "lr": 1.0},
+            "schedule.name": "constant",
+            "tune": {"optimizer.lr": [1.0, 2.0]},
+        },
+        "dog": {
+            "optimizer": {"name": "dog", "lr": 1.0},
+            "schedule.name": "constant",
+            "output": "poly",
+            "swa.variants": ["tail", "swalr", "poly"],
+            "tune": {"optimizer.reps_rel": [0.0001, 0.001]},
+        },
     },
 }
-BASE = {"multistep": 0.80, "cosine": 0.82, "linear": 0.81, "uba": 0.83, "constant": 0.78, "wsd": 0.82,
-        "wsd_linear": 0.815, "sf_sgd": 0.825, "dog": 0.80}
+BASE = {
+    "multistep": 0.80,
+    "cosine": 0.82,
+    "linear": 0.81,
+    "uba": 0.83,
+    "constant": 0.78,
+    "wsd": 0.82,
+    "wsd_linear": 0.815,
+    "sf_sgd": 0.825,
+    "dog": 0.80,
+}
 
 
 def study_of(root: Path, profile: dict = CONTENDERS, base_acc: dict = BASE, **kw) -> claims.Study:
@@ -40,8 +61,9 @@ def study_of(root: Path, profile: dict = CONTENDERS, base_acc: dict = BASE, **kw
     final = runs.final_table(g, runs.load(g, "final", root))
     bench = pd.read_csv(root / "results/unit/theory/bench.csv")
     bench["converged"] = bench["converged"].astype(bool)
-    return claims.Study(g, final, runs.eval_table(g, runs.load(g, "final", root)), read_selections(g, root),
-                        bench, None)
+    return claims.Study(
+        g, final, runs.eval_table(g, runs.load(g, "final", root)), read_selections(g, root), bench, None
+    )
 
 
 # ------------------------------------------------------------------------------------------ verdicts
@@ -76,28 +98,32 @@ def test_every_setting_combination():
 def test_claims_on_a_hand_built_study(tmp_path):
     table, verdicts = claims.evaluate_all(study_of(tmp_path))
     # every difference below is constant over seeds (zero variance): decided by its sign / margin
-    assert verdicts["linear_vs_cosine"] == claims.NOT_REPRODUCED          # linear - cosine = -1 < -0.5
-    assert verdicts["wsd_vs_cosine"] == claims.REPRODUCED                 # 0 within +/- 0.5
-    assert verdicts["sqrt_vs_linear_cooldown"] == claims.REPRODUCED       # +0.5 at every budget
-    assert verdicts["uba_vs_cosine"] == claims.REPRODUCED                 # +1
-    assert verdicts["linear_vs_step"] == claims.REPRODUCED                # +1 at 25 %
-    assert verdicts["swa_improves"] == claims.REPRODUCED                  # swalr +0.6 everywhere
-    assert verdicts["schedule_free_vs_best"] == claims.REPRODUCED         # sf 82.5 vs best (uba excluded) 82
+    assert verdicts["linear_vs_cosine"] == claims.NOT_REPRODUCED  # linear - cosine = -1 < -0.5
+    assert verdicts["wsd_vs_cosine"] == claims.REPRODUCED  # 0 within +/- 0.5
+    assert verdicts["sqrt_vs_linear_cooldown"] == claims.REPRODUCED  # +0.5 at every budget
+    assert verdicts["uba_vs_cosine"] == claims.REPRODUCED  # +1
+    assert verdicts["linear_vs_step"] == claims.REPRODUCED  # +1 at 25 %
+    assert verdicts["swa_improves"] == claims.REPRODUCED  # swalr +0.6 everywhere
+    assert verdicts["schedule_free_vs_best"] == claims.REPRODUCED  # sf 82.5 vs best (uba excluded) 82
     assert verdicts["phi2_is_cosine"] == claims.REPRODUCED
     assert verdicts["hdm_official"] == claims.NOT_TESTABLE and verdicts["hdm_project"] == claims.REPRODUCED
     gap = table[table["setting"] == "full budget, tail (verdict)"].iloc[0]
     # constant + tail gains 0.4 of a 4-point gap to cosine: a tenth of the gap, every seed
     assert gap["estimate"] == pytest.approx(0.1) and gap["verdict"] == claims.REPRODUCED
     uba_rows = table[table["claim_id"] == "uba_vs_cosine"]
-    assert all("phi = 2 chosen on validation" in d for d in uba_rows["detail"])  # the larger value tunes better
+    assert all(
+        "phi = 2 chosen on validation" in d for d in uba_rows["detail"]
+    )  # the larger value tunes better
 
 
 def test_the_best_schedule_is_chosen_on_validation_not_on_test(tmp_path):
     st = study_of(tmp_path)
     f = st.final
     # make linear the best on test but the worst on validation: the claim must still pick by validation
-    st.final = f.assign(test_acc=np.where(f["strategy"] == "linear", f["test_acc"] + 5, f["test_acc"]),
-                        val_acc=np.where(f["strategy"] == "linear", f["val_acc"] - 5, f["val_acc"]))
+    st.final = f.assign(
+        test_acc=np.where(f["strategy"] == "linear", f["test_acc"] + 5, f["test_acc"]),
+        val_acc=np.where(f["strategy"] == "linear", f["val_acc"] - 5, f["val_acc"]),
+    )
     result = registry.by_id("schedule_free_vs_best").test(st, registry.by_id("schedule_free_vs_best"))
     assert all("linear" not in row["detail"].split(" − ")[1] for row in result.rows)
 
@@ -121,8 +147,17 @@ def test_claims_are_not_testable_without_their_inputs(tmp_path):
     g = write_study(tmp_path, one)
     st = claims.Study(g, runs.final_table(g, runs.load(g, "final", tmp_path)))
     _, verdicts = claims.evaluate_all(st)
-    assert {verdicts[k] for k in ("linear_vs_cosine", "wsd_vs_cosine", "uba_vs_cosine", "lr_free_within_delta",
-                                  "averaging_closes_gap", "schedule_free_vs_best")} == {claims.NOT_TESTABLE}
+    assert {
+        verdicts[k]
+        for k in (
+            "linear_vs_cosine",
+            "wsd_vs_cosine",
+            "uba_vs_cosine",
+            "lr_free_within_delta",
+            "averaging_closes_gap",
+            "schedule_free_vs_best",
+        )
+    } == {claims.NOT_TESTABLE}
 
 
 def test_registry_order_never_matters(tmp_path, monkeypatch):
@@ -140,13 +175,22 @@ def test_registry_order_never_matters(tmp_path, monkeypatch):
 
 def test_hdm_claim_ignores_problems_no_method_solved():
     claim = registry.by_id("hdm_project")
-    rows = [("easy", "HDM-Best", 50, True), ("easy", "L-BFGS-M10", 90, True), ("easy", "Adam", 120, True),
-            ("hard", "HDM-Best", 1000, False), ("hard", "L-BFGS-M10", 1000, False), ("hard", "Adam", 1000, False)]
+    rows = [
+        ("easy", "HDM-Best", 50, True),
+        ("easy", "L-BFGS-M10", 90, True),
+        ("easy", "Adam", 120, True),
+        ("hard", "HDM-Best", 1000, False),
+        ("hard", "L-BFGS-M10", 1000, False),
+        ("hard", "Adam", 1000, False),
+    ]
     bench = pd.DataFrame(rows, columns=["problem", "method", "grad_calls", "converged"])
     result = theory.hdm_rows(claim, bench, "p")
     per_problem = {r["setting"]: r["verdict"] for r in result.rows}
-    assert per_problem == {"p: easy": claims.REPRODUCED, "p: hard": claims.NOT_TESTABLE,
-                           "p: all problems": claims.REPRODUCED}
+    assert per_problem == {
+        "p: easy": claims.REPRODUCED,
+        "p: hard": claims.NOT_TESTABLE,
+        "p: all problems": claims.REPRODUCED,
+    }
     lost = bench.assign(grad_calls=[500, 90, 120, 1000, 1000, 1000])
     assert theory.hdm_rows(claim, lost, "p").verdict == claims.NOT_REPRODUCED
     assert theory.hdm_rows(claim, bench[bench["problem"] == "hard"], "p").verdict == claims.NOT_TESTABLE

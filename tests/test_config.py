@@ -15,7 +15,7 @@ def test_defaults_resolve_to_a_full_config():
     cfg = resolve()
     assert list(cfg) == list(config.DEFAULTS)
     assert cfg["data"]["name"] == "fashion_mnist" and "root" in cfg["data"]  # builder defaults filled in
-    assert cfg["schedule"] == {"name": "cosine", "warmup_steps": 0, "min_ratio": 0.0}
+    assert cfg["schedule"] == {"name": "cosine", "warmup_steps": 0, "warmup_fraction": 0.0, "min_ratio": 0.0}
     assert cfg["train"]["amp"] == "auto"
 
 

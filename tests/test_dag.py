@@ -1,19 +1,31 @@
-"""Static checks of the Snakefile: `snakemake --lint` is clean and bad profiles fail in one line."""
+"""The Snakefile: `snakemake --lint` is clean, bad profiles fail in one line when the DAG is built, a
+failing run reaches the console in one line and is retried, one workflow run per folder."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import yaml
+from factories import repository_copy
+
 ROOT = Path(__file__).resolve().parents[1]
+SMOKE = yaml.safe_load((ROOT / "experiments/smoke.yaml").read_text())
 
 
-def snakemake(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+def snakemake(*args: str, cwd: Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess:
     """Run ``python -m snakemake`` (this interpreter's) in ``cwd``."""
-    return subprocess.run([sys.executable, "-m", "snakemake", "--nolock", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=240)
+    return subprocess.run([sys.executable, "-m", "snakemake", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def profile_file(tmp_path: Path, name: str, **changes) -> Path:
+    raw = {**SMOKE, "profile": name, **changes}
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
 
 
 def test_lint_is_clean():
@@ -23,30 +35,57 @@ def test_lint_is_clean():
     assert "Lints for" not in out, out[-3000:]
 
 
-def test_bad_profile_fails_with_one_clear_line(tmp_path):
-    bad = tmp_path / "bad.yaml"
-    bad.write_text("profile: bad\ntrain_config: experiments/base/fashion_mnist.yaml\nfull_budget_steps: 10\n"
-                   "budget_fractions: [1.5]\nseeds: [0]\nstrategies: {cosine: {schedule.name: cosine}}\n")
-    proc = snakemake("-n", "--configfile", str(bad))
-    assert proc.returncode != 0
-    assert "budget_fractions must be a list of numbers in (0, 1], got [1.5]" in proc.stdout + proc.stderr
+def test_bad_profiles_fail_when_the_dag_is_built_with_one_clear_line(tmp_path):
+    cases = {
+        "fractions": ({"budget_fractions": [1.5]}, "budget_fractions: must be a list of numbers in (0, 1]"),
+        "misspelt": ({"strategies": {**SMOKE["strategies"], "cosine": {"schedule.nam": "cosine",
+                                                                      "tune": {"optimizer.lr": [0.05, 0.1]}}}},
+                     "strategy cosine: schedule.nam"),
+        "badseed": ({"seeds": [0, -1]}, "seeds: must be a list of distinct integers in [0, 2^31)"),
+    }
+    for name, (change, message) in cases.items():
+        proc = snakemake("-n", "--configfile", str(profile_file(tmp_path, name, **change)))
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and message in out, (name, out[-1500:])
+        assert "Traceback" not in out, name
 
 
-def test_missing_data_reaches_the_console_in_one_line(tmp_path):
-    """A training job that fails on bad input prints its one-line error on Snakemake's stderr, not only
-    in the job's log file."""
-    profile = tmp_path / "nodata.yaml"
-    profile.write_text(
-        "profile: nodata\ntrain_config: experiments/base/fashion_mnist.yaml\nfull_budget_steps: 4\n"
-        "budget_fractions: [1.0]\nseeds: [0, 1]\n"
-        f"common: {{data.root: {tmp_path / 'missing'}, data.cache_dir: {tmp_path / 'cache'}}}\n"
-        "strategies: {cosine: {schedule.name: cosine}}\n")
-    target = "results/nodata/runs/cosine/b100/s0/run.json"
-    try:
-        proc = snakemake(target, "--cores", "1", "--configfile", str(profile))
-    finally:
-        shutil.rmtree(ROOT / "results" / "nodata", ignore_errors=True)
+@pytest.fixture(scope="module")
+def copy(tmp_path_factory) -> Path:
+    """A clone-like copy of the repository (workflow runs never touch the user's outputs)."""
+    return repository_copy(tmp_path_factory.mktemp("repo"))
+
+
+def test_a_failing_run_reaches_the_console_in_one_line_and_is_retried(tmp_path, copy):
+    """A training run that fails on bad input (here: its data folder is missing) prints its one-line
+    error on Snakemake's stderr; its `failed` record keeps the batch's other outputs, and the next
+    invocation treats it as missing and retries it."""
+    path = profile_file(tmp_path, "nodata", strategies={"cosine": SMOKE["strategies"]["cosine"]},
+                        common={**SMOKE["common"], "data.root": str(tmp_path / "missing"),
+                                "data.cache_dir": str(tmp_path / "cache")})
+    target = "results/nodata/tuning/cosine.json"
+    first = snakemake(target, "--cores", "1", "--configfile", str(path), cwd=copy)
+    failed = sorted((copy / "results/nodata/tune").rglob("run.json"))
+    again = snakemake(target, "--cores", "1", "-n", "--configfile", str(path), cwd=copy)
+    lines = [x for x in first.stderr.splitlines() if x.startswith("stepsize.batch: error:")]
+    assert lines and all("dataset-fashion-mnist" in x and str(tmp_path / "missing") in x for x in lines), \
+        first.stderr[-3000:]
+    assert len(failed) == 4 and first.returncode != 0, "select refuses the failed runs"
+    assert "4 run(s) failed" in first.stderr + first.stdout
+    assert "train_tune_" in again.stdout and "select" in again.stdout, "a failed run is retried next time"
+
+
+def test_a_second_workflow_run_in_the_same_folder_is_refused(copy):
+    import fcntl
+
+    (copy / ".snakemake").mkdir(exist_ok=True)
+    with open(copy / ".snakemake/stepsize-workflow.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.truncate(0)
+        lock.write("snakemake pid 1234\n")
+        lock.flush()
+        proc = snakemake("results/smoke/profile.json", "--cores", "1", "--configfile", "experiments/smoke.yaml",
+                         cwd=copy)
     assert proc.returncode != 0
-    lines = [x for x in proc.stderr.splitlines() if x.startswith("stepsize.train: error:")]
-    assert len(lines) == 1, proc.stderr[-3000:]
-    assert "dataset-fashion-mnist" in lines[0] and str(tmp_path / "missing") in lines[0]
+    assert "another snakemake runs this workflow" in proc.stdout + proc.stderr
+    assert "snakemake pid 1234" in proc.stdout + proc.stderr

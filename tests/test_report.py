@@ -28,8 +28,13 @@ def study(tmp_path: Path) -> tuple[grid.Grid, Path]:
 def run_aggregate(g: grid.Grid, root: Path) -> Path:
     out = root / "results/unit/tables"
     theory = root / "results/unit/theory"
-    aggregate(g, root, read_theory(theory / "checks.json", theory / "bench.csv"), out,
-              root / "results/unit/macros.tex")
+    aggregate(
+        g,
+        root,
+        read_theory(theory / "checks.json", theory / "bench.csv"),
+        out,
+        root / "results/unit/macros.tex",
+    )
     return out
 
 
@@ -42,27 +47,33 @@ def test_grid_budgets_knobs_and_references():
     assert g.strategies["uba"].reuse_from == "cosine" and g.uba_phis() == {"uba": (1.0, 2.0)}
 
 
-@pytest.mark.parametrize(("change", "message"), [
-    ({"seeds": [True, 1]}, "seeds: must be a list of distinct integers"),
-    ({"seeds": [0, -1]}, "seeds: must be a list of distinct integers in"),
-    ({"seeds": [0]}, "at least two paired seeds"),
-    ({"budget_fractions": [0.0, 1.0]}, "budget_fractions"),
-    ({"budget_fractions": [0.25, 0.5]}, "must include the full budget"),
-    ({"bogus": 1}, "unknown key 'bogus'"),
-    ({"tuning": {"seed": 0}}, "tuning.seed: 0 is also a final seed"),
-    ({"tuning": {"grid_size": 3}}, "has 2 values; every strategy gets the same tuning budget"),
-    ({"strategies": {"bad/label": {}}}, "a label uses letters"),
-    ({"strategies": {"x": {"budget.steps": 3}}}, "strategies.x.budget.steps: set by the grid"),
-    ({"strategies": {"x": {"tune": {"optimizer.lr": []}}}}, "the grid must be a non-empty list"),
-    ({"strategies": {"x": {"tune": {"optimizer.lr": [0.1, -0.2]}}}}, "grid values must be positive numbers"),
-    ({"strategies": {"x": {"inherit": {"optimizer.lr": "nope"}}}}, "unknown strategy 'nope'"),
-    ({"report": {"cosinus": "x"}}, "report.cosinus: unknown key"),
-    ({"report": {"targets": [0.8, 1.5]}}, "report.targets: must be a list of accuracies in (0, 1)"),
-    ({"resources": ["train"]}, "resources: must be a mapping"),
-    ({"resources": {"train": 4}}, "resources.train: must be a mapping"),
-    ({"theory": {"size": "huge"}}, "theory.size: must be one of"),
-    ({"batching": {"by": "seed"}}, "batching.by: must be one of"),
-])
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"seeds": [True, 1]}, "seeds: must be a list of distinct integers"),
+        ({"seeds": [0, -1]}, "seeds: must be a list of distinct integers in"),
+        ({"seeds": [0]}, "at least two paired seeds"),
+        ({"budget_fractions": [0.0, 1.0]}, "budget_fractions"),
+        ({"budget_fractions": [0.25, 0.5]}, "must include the full budget"),
+        ({"bogus": 1}, "unknown key 'bogus'"),
+        ({"tuning": {"seed": 0}}, "tuning.seed: 0 is also a final seed"),
+        ({"tuning": {"grid_size": 3}}, "has 2 values; every strategy gets the same tuning budget"),
+        ({"strategies": {"bad/label": {}}}, "a label uses letters"),
+        ({"strategies": {"x": {"budget.steps": 3}}}, "strategies.x.budget.steps: set by the grid"),
+        ({"strategies": {"x": {"tune": {"optimizer.lr": []}}}}, "the grid must be a non-empty list"),
+        (
+            {"strategies": {"x": {"tune": {"optimizer.lr": [0.1, -0.2]}}}},
+            "grid values must be positive numbers",
+        ),
+        ({"strategies": {"x": {"inherit": {"optimizer.lr": "nope"}}}}, "unknown strategy 'nope'"),
+        ({"report": {"cosinus": "x"}}, "report.cosinus: unknown key"),
+        ({"report": {"targets": [0.8, 1.5]}}, "report.targets: must be a list of accuracies in (0, 1)"),
+        ({"resources": ["train"]}, "resources: must be a mapping"),
+        ({"resources": {"train": 4}}, "resources.train: must be a mapping"),
+        ({"theory": {"size": "huge"}}, "theory.size: must be one of"),
+        ({"batching": {"by": "seed"}}, "batching.by: must be one of"),
+    ],
+)
 def test_bad_profiles_name_the_bad_key(change, message):
     with pytest.raises(grid.ProfileError, match=re_escape(message)) as err:
         grid.from_dict({**PROFILE, **change})
@@ -76,25 +87,43 @@ def re_escape(text: str) -> str:
 
 
 def test_a_misspelt_override_fails_when_the_dag_is_built():
-    raw = {**PROFILE, "strategies": {**PROFILE["strategies"], "cosine": {"schedule.nam": "cosine",
-                                                                         "tune": {"optimizer.lr": [0.05, 0.1]}}}}
-    with pytest.raises(grid.ProfileError, match=r"strategy cosine: schedule.nam: unknown config section|"
-                                                r"strategy cosine: .*nam"):
+    raw = {
+        **PROFILE,
+        "strategies": {
+            **PROFILE["strategies"],
+            "cosine": {"schedule.nam": "cosine", "tune": {"optimizer.lr": [0.05, 0.1]}},
+        },
+    }
+    with pytest.raises(
+        grid.ProfileError,
+        match=r"strategy cosine: schedule.nam: unknown config section|"
+        r"strategy cosine: .*nam",
+    ):
         grid.validate_strategies(grid.from_dict(raw))
 
 
 def test_a_repeated_strategy_label_is_refused(tmp_path):
     path = tmp_path / "dup.yaml"
-    path.write_text("profile: dup\nstrategies:\n  cosine: {schedule.name: cosine}\n  cosine: {schedule.name: linear}\n")
+    path.write_text(
+        "profile: dup\nstrategies:\n  cosine: {schedule.name: cosine}\n  cosine: {schedule.name: linear}\n"
+    )
     with pytest.raises(grid.ProfileError, match="duplicate key 'cosine'"):
         grid.read_yaml(path)
 
 
 def test_a_strategy_can_replace_a_whole_config_section_and_its_knob_goes_inside():
-    raw = {**PROFILE, "common": {"optimizer": {"name": "momentum", "lr": 0.1, "momentum": 0.9}},
-           "strategies": {"cosine": {"schedule.name": "cosine", "tune": {"optimizer.lr": [0.05, 0.1]}},
-                          "osgm": {"optimizer": {"name": "osgm", "lr": 1.0}, "schedule.name": "constant",
-                                   "tune": {"optimizer.lr": [0.5, 1.0]}}}}
+    raw = {
+        **PROFILE,
+        "common": {"optimizer": {"name": "momentum", "lr": 0.1, "momentum": 0.9}},
+        "strategies": {
+            "cosine": {"schedule.name": "cosine", "tune": {"optimizer.lr": [0.05, 0.1]}},
+            "osgm": {
+                "optimizer": {"name": "osgm", "lr": 1.0},
+                "schedule.name": "constant",
+                "tune": {"optimizer.lr": [0.5, 1.0]},
+            },
+        },
+    }
     g = grid.from_dict(raw)
     assert g.section("osgm", "optimizer") == {"name": "osgm", "lr": 1.0}
     sets = g.overrides("osgm", g.full, 0, {"optimizer.lr": 0.5})
@@ -109,7 +138,12 @@ def test_runs_and_batches_of_each_phase():
     assert [r.out("unit") for r in plan.runs(g, "plateau")] == ["results/unit/plateau/cosine/s0"]
     assert plan.runs(g, "plateau")[0].budget.steps == 200
     by_strategy = plan.batches(g, "final")
-    assert [b.name for b in by_strategy] == ["final_multistep_0", "final_cosine_0", "final_linear_0", "final_uba_0"]
+    assert [b.name for b in by_strategy] == [
+        "final_multistep_0",
+        "final_cosine_0",
+        "final_linear_0",
+        "final_uba_0",
+    ]
     counted = plan.batches(grid.from_dict({**PROFILE, "batching": {"by": "count", "max_runs": 10}}), "final")
     # the three independent strategies share chunks of at most 10 runs; UBA (inherits, reuses) is alone
     assert [len(b.runs) for b in counted] == [9, 9, 6] and counted[-1].strategies == ["uba"]
@@ -125,8 +159,9 @@ def test_plans_carry_the_choices_inherited_values_and_reuse(study):
     # cosine chose lr 0.1 (the larger value is better); UBA tunes phi at that lr; phi = 2 reuses cosine's run
     assert {r["set"]["optimizer.lr"] for r in p["runs"]} == {0.1}
     reused = [r for r in p["runs"] if r["set"]["schedule.phi"] == 2.0]
-    assert reused and all(r["reuse"].endswith("/tune/cosine/" + r["out"].split("/")[-2] + "/k1/run.json")
-                          for r in reused)
+    assert reused and all(
+        r["reuse"].endswith("/tune/cosine/" + r["out"].split("/")[-2] + "/k1/run.json") for r in reused
+    )
     assert all(r["set"]["eval.final"] == ["val"] for r in p["runs"])
     final_cosine = plan.plan(g, plan.batches(g, "final")[1], selections)
     full = [r for r in final_cosine["runs"] if r["set"]["budget.steps"] == 100]
@@ -148,8 +183,9 @@ def test_selection_takes_the_best_validation_score_ties_and_failures(tmp_path):
     assert chosen["budgets"]["b25"]["edge"] is True
     once = grid.from_dict({**PROFILE, "tuning": {"seed": 1000, "grid_size": 2, "per_budget": False}})
     assert all(r.budget == once.full for r in plan.runs(once, "tune"))
-    transferred = tuning.select(once, "linear", {r: rec(0.8 + 0.01 * r.index) for r in plan.runs(once, "tune", "linear")},
-                                {})
+    transferred = tuning.select(
+        once, "linear", {r: rec(0.8 + 0.01 * r.index) for r in plan.runs(once, "tune", "linear")}, {}
+    )
     assert transferred["budgets"]["b25"] == {**transferred["budgets"]["b100"], "transferred_from": "b100"}
 
 
@@ -163,7 +199,9 @@ def test_summary_means_and_diverged_runs(study):
     assert judged.loc["cosine", "mean"] == pytest.approx(sum(expected) / 3) and judged.loc["cosine", "n"] == 3
     assert judged.loc["multistep", "n"] == 2 and judged.loc["multistep", "n_diverged"] == 1
     ranks = tables.average_ranks(final).set_index("strategy")
-    assert ranks.loc["multistep", "b100"] == pytest.approx(4.0) and ranks.loc["uba", "b100"] == pytest.approx(1.0)
+    assert ranks.loc["multistep", "b100"] == pytest.approx(4.0) and ranks.loc["uba", "b100"] == pytest.approx(
+        1.0
+    )
     assert "^{\\dagger1}" in latex.main_table(summary, g)
 
 
@@ -175,13 +213,19 @@ def test_swa_gains_are_paired_differences(study):
         assert row["mean"] == pytest.approx(100 * gain) and row["n"] == 3
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    (lambda r: r["final"].update(test_acc="high"), "final.test_acc must be a number or null"),
-    (lambda r: r["final"].update(test_acc=1.5), "final.test_acc = 1.5 is not an accuracy in [0, 1]"),
-    (lambda r: r.update(status="weird"), "status must be one of"),
-    (lambda r: r["config"]["budget"].update(steps=7), "config budget.steps = 7, but the profile plans 25"),
-    (lambda r: r.pop("final"), "missing key 'final'"),
-])
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda r: r["final"].update(test_acc="high"), "final.test_acc must be a number or null"),
+        (lambda r: r["final"].update(test_acc=1.5), "final.test_acc = 1.5 is not an accuracy in [0, 1]"),
+        (lambda r: r.update(status="weird"), "status must be one of"),
+        (
+            lambda r: r["config"]["budget"].update(steps=7),
+            "config budget.steps = 7, but the profile plans 25",
+        ),
+        (lambda r: r.pop("final"), "missing key 'final'"),
+    ],
+)
 def test_a_bad_record_is_a_one_line_error_naming_the_file(study, edit, message):
     g, root = study
     path = root / plan.runs(g, "final")[0].record(g.profile)
@@ -205,7 +249,8 @@ def test_t_interval_mde_and_bootstrap_ratio():
     assert ci.mean == pytest.approx(2.0) and ci.half_width == pytest.approx(12.7062, abs=1e-4)
     # MDE = (t_0.975 + t_0.8) s / sqrt(n), n = 5, s = 1: (2.7764 + 0.9410) / sqrt(5)
     assert stats.minimum_detectable_effect([0, 1, 2, 1, 1.5811388]) == pytest.approx(
-        (2.7764 + 0.9410) * np.std([0, 1, 2, 1, 1.5811388], ddof=1) / math.sqrt(5), rel=1e-3)
+        (2.7764 + 0.9410) * np.std([0, 1, 2, 1, 1.5811388], ddof=1) / math.sqrt(5), rel=1e-3
+    )
     ratio = stats.ratio_interval([1.0, 1.0, 1.0], [2.0, 2.0, 2.0])
     assert (ratio.mean, ratio.low, ratio.high) == pytest.approx((0.5, 0.5, 0.5))
 
@@ -217,14 +262,23 @@ def test_time_to_target_and_performance_profile():
         for seed in g.seeds:
             for step in (10, 20, 50, 100):
                 hit = reach is not None and step >= reach
-                rows.append({"strategy": strategy, "budget": "b100", "seed": seed, "step": step,
-                             "judged_val_acc": 60.0 if hit else 40.0})
+                rows.append(
+                    {
+                        "strategy": strategy,
+                        "budget": "b100",
+                        "seed": seed,
+                        "step": step,
+                        "judged_val_acc": 60.0 if hit else 40.0,
+                    }
+                )
     scores = time_to_target.scores(g, pd.DataFrame(rows)).set_index("strategy")
     # ratios: multistep 1, cosine 2, linear 5 (> r_max: no credit), uba never
     assert scores.loc["multistep", "score"] == pytest.approx(1.0, abs=0.01)
     assert scores.loc["cosine", "score"] == pytest.approx(2 / 3, abs=0.02)
     assert scores.loc["linear", "score"] == 0.0 and scores.loc["uba", "solved"] == 0.0
-    assert scores.loc["cosine", "median_updates_500"] == 20.0 and math.isinf(scores.loc["uba", "median_updates_500"])
+    assert scores.loc["cosine", "median_updates_500"] == 20.0 and math.isinf(
+        scores.loc["uba", "median_updates_500"]
+    )
 
 
 # -------------------------------------------------------------------------------- aggregate + CLI
@@ -236,7 +290,7 @@ def test_aggregate_writes_every_table_macros_and_their_provenance(study):
     cosine_mean = sum(100 * accuracy("cosine", 1.0, s) for s in (0, 1, 2)) / 3
     assert f"{cosine_mean:.2f}" in (out / "table_main.tex").read_text()
     macros = (root / "results/unit/macros.tex").read_text()
-    assert "\\newcommand{\\numRuns}{41}" in macros          # 16 tuning + 24 final + 1 plateau
+    assert "\\newcommand{\\numRuns}{41}" in macros  # 16 tuning + 24 final + 1 plateau
     assert "\\newcommand{\\numDiverged}{1}" in macros
     assert "\\newcommand{\\theoryChecksPassed}{1}" in macros
     provenance = json.loads((root / "results/unit/provenance.json").read_text())["macros"]
@@ -251,12 +305,32 @@ def test_aggregate_writes_every_table_macros_and_their_provenance(study):
 def test_trace_prints_the_chain_behind_a_macro(study):
     g, root = study
     run_aggregate(g, root)
-    proc = subprocess.run([sys.executable, "-m", "report", "trace", "\\cosineFullAcc", "--profile", "unit",
-                           "--root", str(root)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "report",
+            "trace",
+            "\\cosineFullAcc",
+            "--profile",
+            "unit",
+            "--root",
+            str(root),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "tables/summary.csv" in proc.stdout and "results/unit/runs/cosine/b100/s2" in proc.stdout
-    bad = subprocess.run([sys.executable, "-m", "report", "trace", "\\noSuchMacro", "--profile", "unit",
-                          "--root", str(root)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "report", "trace", "\\noSuchMacro", "--profile", "unit", "--root", str(root)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "noSuchMacro" in bad.stderr and bad.stderr.count("\n") == 1
 
 
@@ -269,30 +343,55 @@ def test_every_macro_name_is_literal_in_the_source():
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add" and node.args:
                 first = node.args[0]
-                assert isinstance(first, ast.Constant) or (isinstance(first, ast.Attribute)
-                                                           and first.attr == "verdict_macro"), ast.unparse(node)
+                assert isinstance(first, ast.Constant) or (
+                    isinstance(first, ast.Attribute) and first.attr == "verdict_macro"
+                ), ast.unparse(node)
 
 
 def test_cli_reports_missing_input_in_one_line(study, tmp_path):
     _, root = study
-    cmd = [sys.executable, "-m", "report", "aggregate", "--profile", str(root / "results/unit/profile.json"),
-           "--runs-root", str(root), "--checks", str(root / "nope/checks.json"),
-           "--bench", str(root / "results/unit/theory/bench.csv"), "--out", str(tmp_path / "t"),
-           "--macros", str(tmp_path / "m.tex")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "report",
+        "aggregate",
+        "--profile",
+        str(root / "results/unit/profile.json"),
+        "--runs-root",
+        str(root),
+        "--checks",
+        str(root / "nope/checks.json"),
+        "--bench",
+        str(root / "results/unit/theory/bench.csv"),
+        "--out",
+        str(tmp_path / "t"),
+        "--macros",
+        str(tmp_path / "m.tex"),
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0
     assert "theory output not found" in proc.stderr and "nope/checks.json" in proc.stderr
     (root / "results/unit/theory/checks.json").write_text("[1, 2")
-    proc = subprocess.run([*cmd[:9], str(root / "results/unit/theory/checks.json"), *cmd[10:]], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [*cmd[:9], str(root / "results/unit/theory/checks.json"), *cmd[10:]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "not valid JSON" in proc.stderr
 
 
 def test_cli_rejects_bad_profile(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("profile: x\ntrain_config: a.yaml\nseeds: [0, 1]\ntuning: {}\nstrategies: {}\n")
-    proc = subprocess.run([sys.executable, "-m", "report", "jobs", str(bad)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "report", "jobs", str(bad)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 2 and "error:" in proc.stderr and "full_budget_steps" in proc.stderr
 
 
@@ -302,28 +401,61 @@ def test_escape_translates_unicode_math_for_latex():
 
 
 def test_display_names_are_unique_and_readable():
-    raw = {**PROFILE, "strategies": {
-        "cosine": {"schedule.name": "cosine", "tune": {"optimizer.lr": [0.05, 0.1]}},
-        "wsd": {"schedule.name": "wsd", "tune": {"optimizer.lr": [0.05, 0.1]}},
-        "wsd_linear": {"schedule.name": "wsd", "schedule.decay_shape": "linear", "tune": {"optimizer.lr": [0.05, 0.1]}},
-        "adamw_cosine": {"optimizer": {"name": "adamw", "lr": 0.01}, "schedule.name": "cosine",
-                         "tune": {"optimizer.lr": [0.004, 0.008]}},
-        "dog": {"optimizer": {"name": "dog", "lr": 1.0}, "schedule.name": "constant", "output": "poly",
-                "tune": {"optimizer.reps_rel": [0.0001, 0.001]}}}}
+    raw = {
+        **PROFILE,
+        "strategies": {
+            "cosine": {"schedule.name": "cosine", "tune": {"optimizer.lr": [0.05, 0.1]}},
+            "wsd": {"schedule.name": "wsd", "tune": {"optimizer.lr": [0.05, 0.1]}},
+            "wsd_linear": {
+                "schedule.name": "wsd",
+                "schedule.decay_shape": "linear",
+                "tune": {"optimizer.lr": [0.05, 0.1]},
+            },
+            "adamw_cosine": {
+                "optimizer": {"name": "adamw", "lr": 0.01},
+                "schedule.name": "cosine",
+                "tune": {"optimizer.lr": [0.004, 0.008]},
+            },
+            "dog": {
+                "optimizer": {"name": "dog", "lr": 1.0},
+                "schedule.name": "constant",
+                "output": "poly",
+                "tune": {"optimizer.reps_rel": [0.0001, 0.001]},
+            },
+        },
+    }
     names = latex.display_names(grid.from_dict(raw))
-    assert names == {"cosine": "Cosine", "wsd": "WSD", "wsd_linear": "WSD (decay shape linear)",
-                     "adamw_cosine": "AdamW + Cosine", "dog": "DoG (poly avg.)"}
+    assert names == {
+        "cosine": "Cosine",
+        "wsd": "WSD",
+        "wsd_linear": "WSD (decay shape linear)",
+        "adamw_cosine": "AdamW + Cosine",
+        "dog": "DoG (poly avg.)",
+    }
 
 
 def test_make_record_factory_matches_what_the_trainer_writes(tmp_path):
     """The hand-made records have the keys of a real one (so these tests test the real format)."""
     from stepsize import config, train
 
-    cfg = config.resolve({"data": {"name": "synthetic", "train_size": 64, "test_size": 32, "batch_size": 16,
-                                   "image_size": 8, "in_channels": 1, "val_size": 16},
-                          "model": {"width": 2}, "budget": {"steps": 2}, "eval": {"final": ["test", "val"]},
-                          "swa": {"variants": ["tail", "swalr"], "start": 0.5},
-                          "train": {"device": "cpu", "threads": 1, "progress": False}})
+    cfg = config.resolve(
+        {
+            "data": {
+                "name": "synthetic",
+                "train_size": 64,
+                "test_size": 32,
+                "batch_size": 16,
+                "image_size": 8,
+                "in_channels": 1,
+                "val_size": 16,
+            },
+            "model": {"width": 2},
+            "budget": {"steps": 2},
+            "eval": {"final": ["test", "val"]},
+            "swa": {"variants": ["tail", "swalr"], "start": 0.5},
+            "train": {"device": "cpu", "threads": 1, "progress": False},
+        }
+    )
     real = train.train(cfg, tmp_path / "run")
     fake = make_record(0.8, 2, 0)
     assert set(fake) <= set(real) and set(fake["final"]) == set(real["final"])

@@ -31,5 +31,16 @@ from report.claims.base import (
 )
 from report.claims.registry import CLAIMS, by_id, evaluate_all
 
-__all__ = ["CLAIMS", "CLAIM_COLUMNS", "INCONCLUSIVE", "NOT_REPRODUCED", "NOT_TESTABLE", "REPRODUCED", "Claim",
-           "ClaimResult", "Study", "by_id", "evaluate_all"]
+__all__ = [
+    "CLAIMS",
+    "CLAIM_COLUMNS",
+    "INCONCLUSIVE",
+    "NOT_REPRODUCED",
+    "NOT_TESTABLE",
+    "REPRODUCED",
+    "Claim",
+    "ClaimResult",
+    "Study",
+    "by_id",
+    "evaluate_all",
+]

@@ -18,8 +18,22 @@ NOT_REPRODUCED = "not reproduced"
 INCONCLUSIVE = "inconclusive"
 NOT_TESTABLE = "not testable at this scale"
 DECIDED = (REPRODUCED, NOT_REPRODUCED)
-CLAIM_COLUMNS = ["claim_id", "claim", "source", "setting", "n", "estimate", "ci_low", "ci_high", "threshold",
-                 "unit", "verdict", "margin", "mde", "detail"]
+CLAIM_COLUMNS = [
+    "claim_id",
+    "claim",
+    "source",
+    "setting",
+    "n",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "threshold",
+    "unit",
+    "verdict",
+    "margin",
+    "mde",
+    "detail",
+]
 
 
 @dataclass
@@ -47,8 +61,9 @@ class Study:
         values = rows.set_index("seed")[f"{split}_acc"].where(rows.set_index("seed")["status"] == "ok")
         return values.astype(float)
 
-    def paired(self, a: str, b: str, budget: str, variant_a: str = "judged", variant_b: str = "judged"
-               ) -> np.ndarray:
+    def paired(
+        self, a: str, b: str, budget: str, variant_a: str = "judged", variant_b: str = "judged"
+    ) -> np.ndarray:
         """Per-seed test-accuracy differences a − b at a budget (NaN where either run did not finish)."""
         return (self.accuracy(a, budget, variant_a) - self.accuracy(b, budget, variant_b)).to_numpy(float)
 
@@ -68,17 +83,30 @@ class Claim:
 
     claim_id: str
     text: str
-    source: str           # BibTeX key(s)
-    setting: str          # the setting of the original claim
-    test: Callable[[Study, "Claim"], ClaimResult]
-    verdict_macro: str    # e.g. "claimLinearCosineVerdict"
+    source: str  # BibTeX key(s)
+    setting: str  # the setting of the original claim
+    test: Callable[[Study, Claim], ClaimResult]
+    verdict_macro: str  # e.g. "claimLinearCosineVerdict"
     kind: str = "empirical"  # or "implementation" (a property of a formula, not a published result)
 
     def row(self, setting: str, **values: Any) -> dict[str, Any]:
         """One row of the claims table (missing values NaN / empty)."""
-        base = {"claim_id": self.claim_id, "claim": self.text, "source": self.source, "setting": setting,
-                "n": 0, "estimate": math.nan, "ci_low": math.nan, "ci_high": math.nan, "threshold": math.nan,
-                "unit": "points", "verdict": NOT_TESTABLE, "margin": math.nan, "mde": math.nan, "detail": ""}
+        base = {
+            "claim_id": self.claim_id,
+            "claim": self.text,
+            "source": self.source,
+            "setting": setting,
+            "n": 0,
+            "estimate": math.nan,
+            "ci_low": math.nan,
+            "ci_high": math.nan,
+            "threshold": math.nan,
+            "unit": "points",
+            "verdict": NOT_TESTABLE,
+            "margin": math.nan,
+            "mde": math.nan,
+            "detail": "",
+        }
         base.update(values)
         return base
 
@@ -105,8 +133,16 @@ def threshold_test(values: Iterable[float], threshold: float) -> dict[str, Any]:
         verdict, margin = NOT_REPRODUCED, (threshold - ci.high) / half if half > 0 else math.inf
     else:
         verdict, margin = INCONCLUSIVE, math.nan
-    return {"n": ci.n, "estimate": ci.mean, "ci_low": ci.low, "ci_high": ci.high, "threshold": threshold,
-            "verdict": verdict, "margin": margin, "mde": minimum_detectable_effect(x)}
+    return {
+        "n": ci.n,
+        "estimate": ci.mean,
+        "ci_low": ci.low,
+        "ci_high": ci.high,
+        "threshold": threshold,
+        "verdict": verdict,
+        "margin": margin,
+        "mde": minimum_detectable_effect(x),
+    }
 
 
 def equivalence_test(values: Iterable[float], margin: float) -> dict[str, Any]:
@@ -122,9 +158,16 @@ def equivalence_test(values: Iterable[float], margin: float) -> dict[str, Any]:
         verdict, excess = NOT_REPRODUCED, max(ci.low - margin, -margin - ci.high)
     else:
         verdict, excess = INCONCLUSIVE, math.nan
-    return {"n": ci.n, "estimate": ci.mean, "ci_low": ci.low, "ci_high": ci.high, "threshold": margin,
-            "verdict": verdict, "margin": excess / half if half > 0 else math.inf,
-            "mde": minimum_detectable_effect(x)}
+    return {
+        "n": ci.n,
+        "estimate": ci.mean,
+        "ci_low": ci.low,
+        "ci_high": ci.high,
+        "threshold": margin,
+        "verdict": verdict,
+        "margin": excess / half if half > 0 else math.inf,
+        "mde": minimum_detectable_effect(x),
+    }
 
 
 def combine_every(verdicts: list[str]) -> str:

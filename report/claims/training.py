@@ -58,8 +58,10 @@ def sqrt_beats_linear_cooldown(study: Study, claim: Claim) -> ClaimResult:
         return claim.not_testable("all budgets", f"the grid lacks {a} or {b}")
     per_budget = np.vstack([study.paired(a, b, budget.label) for budget in study.grid.budgets])
     fields = threshold_test(per_budget.mean(axis=0), 0.0)
-    return ClaimResult([claim.row("mean over budgets", **fields, detail=f"{a} − {b}, per seed averaged "
-                                                                          "over the budgets")], fields["verdict"])
+    return ClaimResult(
+        [claim.row("mean over budgets", **fields, detail=f"{a} − {b}, per seed averaged over the budgets")],
+        fields["verdict"],
+    )
 
 
 def uba_vs_cosine(study: Study, claim: Claim) -> ClaimResult:
@@ -113,8 +115,13 @@ def schedule_free_vs_best(study: Study, claim: Claim) -> ClaimResult:
             rows.append(claim.row(f"{budget.percent}%", detail="no finished run to compare"))
             continue
         fields = threshold_test(study.paired(sf, best, budget.label), -delta)
-        rows.append(claim.row(f"{budget.percent}%", **fields, detail=f"{sf} − {best} (both chosen on "
-                                                                      f"validation); margin {delta:g} points"))
+        rows.append(
+            claim.row(
+                f"{budget.percent}%",
+                **fields,
+                detail=f"{sf} − {best} (both chosen on validation); margin {delta:g} points",
+            )
+        )
     return ClaimResult(rows, combine_every([row["verdict"] for row in rows]))
 
 
@@ -126,14 +133,19 @@ def lr_free_within_delta(study: Study, claim: Claim) -> ClaimResult:
     full = study.grid.full.label
     rows = []
     for method in r["lr_free"]:
-        name = study.grid.strategy_value(method, "optimizer.name") if method in study.grid.strategies else None
+        name = (
+            study.grid.strategy_value(method, "optimizer.name") if method in study.grid.strategies else None
+        )
         base = r["adam_baseline"] if name in adam_family else r["sgd_baseline"]
         if not study.has(method, base):
             rows.append(claim.row(method, detail=f"the grid lacks {method} or {base}"))
             continue
         fields = threshold_test(study.paired(method, base, full), -delta)
-        rows.append(claim.row(f"{method} (full budget)", **fields,
-                              detail=f"{method} − {base}; margin {delta:g} points"))
+        rows.append(
+            claim.row(
+                f"{method} (full budget)", **fields, detail=f"{method} − {base}; margin {delta:g} points"
+            )
+        )
     return ClaimResult(rows, combine_every([row["verdict"] for row in rows]))
 
 
@@ -144,12 +156,21 @@ def swa_improves(study: Study, claim: Claim) -> ClaimResult:
     f = study.final
     if variant not in set(f["variant"].astype(str)):
         return claim.not_testable("full budget", f"the runs have no {variant!r} average")
-    strategies = [s for s in study.grid.strategies if study.grid.strategies[s].output == "off" and study.has(s)]
+    strategies = [
+        s for s in study.grid.strategies if study.grid.strategies[s].output == "off" and study.has(s)
+    ]
     diffs = np.vstack([study.paired(s, s, full, variant, "off") for s in strategies])
     fields = threshold_test(np.nanmean(diffs, axis=0), 0.0)
-    return ClaimResult([claim.row(f"full budget, {variant}", **fields,
-                                  detail=f"mean over {len(strategies)} strategies within each seed")],
-                       fields["verdict"])
+    return ClaimResult(
+        [
+            claim.row(
+                f"full budget, {variant}",
+                **fields,
+                detail=f"mean over {len(strategies)} strategies within each seed",
+            )
+        ],
+        fields["verdict"],
+    )
 
 
 def averaging_closes_the_gap(study: Study, claim: Claim) -> ClaimResult:
@@ -175,11 +196,21 @@ def averaging_closes_the_gap(study: Study, claim: Claim) -> ClaimResult:
                 verdict_here, margin = "not reproduced", -ci.high / half if half > 0 else math.inf
             else:
                 verdict_here = "inconclusive"
-        rows.append(claim.row(f"full budget, {variant}" + (" (verdict)" if variant == "tail" else ""),
-                              n=ci.n, estimate=ci.mean, ci_low=ci.low, ci_high=ci.high, threshold=0.0,
-                              verdict=verdict_here, margin=margin, unit="fraction of the gap",
-                              detail=f"gap {cosine} − {const} = {np.nanmean(gap):+.2f} points; "
-                                     "bootstrap interval over seeds"))
+        rows.append(
+            claim.row(
+                f"full budget, {variant}" + (" (verdict)" if variant == "tail" else ""),
+                n=ci.n,
+                estimate=ci.mean,
+                ci_low=ci.low,
+                ci_high=ci.high,
+                threshold=0.0,
+                verdict=verdict_here,
+                margin=margin,
+                unit="fraction of the gap",
+                detail=f"gap {cosine} − {const} = {np.nanmean(gap):+.2f} points; "
+                "bootstrap interval over seeds",
+            )
+        )
         if variant == "tail":
             verdict = verdict_here
     return ClaimResult(rows, verdict)

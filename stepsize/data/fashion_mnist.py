@@ -3,14 +3,22 @@
 The Debian package ``dataset-fashion-mnist`` installs them under ``/usr/share/datasets/fashion-mnist``.
 The files are decoded with gzip + numpy (no torchvision import) and the decoded uint8 arrays are cached
 as one ``.npz`` under ``data.cache_dir`` (null = decode every time), written atomically so parallel jobs
-can share it.
+can share it, and kept in memory for the later runs of the same process (the batch runner).
+
+Faults: a cache file that cannot be read back (truncated, not a zip, wrong arrays) is deleted and
+rebuilt, with a line on stderr naming it; the temporary files of cache writes cut short by a kill are
+removed by the next writer; a truncated or corrupt ``.gz`` (bad CRC), an IDX header that does not match
+its data and a label outside 0..9 are one-line errors naming the file.
 """
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import os
+import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +50,14 @@ def read_idx(path: Path) -> np.ndarray:
     """Decode one (optionally gzipped) IDX file: magic ``0x0000 0x08 ndim``, big-endian int32 dims, uint8
     data (LeCun et al.'s MNIST format)."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (EOFError, gzip.BadGzipFile, zlib.error) as err:  # truncated, not gzip, bad CRC
+        raise ValueError(
+            f"{path}: corrupt file ({type(err).__name__}: {' '.join(str(err).split())}); "
+            "reinstall it (apt-get install --reinstall dataset-fashion-mnist)"
+        ) from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise ValueError(f"{path}: not a uint8 IDX file (bad magic number)")
     ndim = raw[3]
@@ -67,22 +81,72 @@ def _cache_file(cache_dir: Path, paths: dict[str, Path]) -> Path:
     return cache_dir / f"fashion_mnist-{hashlib.sha1(repr(stats).encode()).hexdigest()[:16]}.npz"
 
 
+def _read_cache(cache: Path) -> dict[str, np.ndarray] | None:
+    """The cached arrays, or None (after deleting the file) if it cannot be read back whole."""
+    try:
+        with np.load(cache) as z:
+            arrays = {key: z[key] for key in FILES}
+        _check(arrays, cache)
+        return arrays
+    except Exception as err:
+        print(
+            f"stepsize.data: {cache}: unreadable cache ({type(err).__name__}), rebuilding it", file=sys.stderr
+        )
+        cache.unlink(missing_ok=True)
+        return None
+
+
+def _check(arrays: dict[str, np.ndarray], where: Path) -> None:
+    for split in ("train", "test"):
+        images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
+        if images.ndim != 3 or len(images) != len(labels):
+            raise ValueError(f"{where}: {split} images {images.shape} and labels {labels.shape} do not match")
+        if labels.size and int(labels.max()) >= NUM_CLASSES:
+            raise ValueError(f"{where}: {split} label {int(labels.max())} is outside 0..{NUM_CLASSES - 1}")
+
+
+def _remove_dead_writers(cache: Path) -> None:
+    """Delete ``<cache>.<pid>.tmp.npz`` files whose writer process is gone (killed mid-write)."""
+    for tmp in cache.parent.glob(f"{cache.name}.*.tmp.npz"):
+        pid = tmp.name[len(cache.name) + 1 : -len(".tmp.npz")]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            tmp.unlink(missing_ok=True)
+
+
+@functools.lru_cache(maxsize=4)
 def load_arrays(root: str | Path, cache_dir: str | Path | None = None) -> dict[str, np.ndarray]:
-    """``{"train_images": [60000, 28, 28] uint8, "train_labels": [60000] uint8, "test_*": ...}``."""
+    """``{"train_images": [60000, 28, 28] uint8, "train_labels": [60000] uint8, "test_*": ...}`` (read
+    once per process; callers must not modify the arrays)."""
     paths = _paths(Path(root))
     cache = _cache_file(Path(cache_dir), paths) if cache_dir is not None else None
     if cache is not None and cache.is_file():
-        with np.load(cache) as z:
-            return {key: z[key] for key in FILES}
+        arrays = _read_cache(cache)
+        if arrays is not None:
+            return arrays
     arrays = {key: read_idx(path) for key, path in paths.items()}
     for split in ("train", "test"):
         if len(arrays[f"{split}_images"]) != len(arrays[f"{split}_labels"]):
             raise ValueError(f"Fashion-MNIST under {root}: {split} images and labels differ in length")
+        labels = arrays[f"{split}_labels"]
+        if labels.size and int(labels.max()) >= NUM_CLASSES:
+            raise ValueError(
+                f"{paths[f'{split}_labels']}: label {int(labels.max())} is outside 0..{NUM_CLASSES - 1}"
+            )
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp.npz")
-        np.savez(tmp, **arrays)
-        os.replace(tmp, cache)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            _remove_dead_writers(cache)
+            tmp = cache.with_name(f"{cache.name}.{os.getpid()}.tmp.npz")
+            try:
+                np.savez(tmp, **arrays)
+                os.replace(tmp, cache)
+            finally:
+                tmp.unlink(missing_ok=True)
+        except OSError as err:  # a read-only or full cache folder: train anyway, without the cache
+            print(
+                f"stepsize.data: cannot write the cache {cache} ({err.strerror}); continuing without it",
+                file=sys.stderr,
+            )
     return arrays
 
 
@@ -95,6 +159,12 @@ def build(cfg: dict[str, Any], *, device: Any, seed: int, rank: int = 0, world_s
         torch.from_numpy(arrays["train_labels"]),
         torch.from_numpy(arrays["test_images"]).unsqueeze(1),
         torch.from_numpy(arrays["test_labels"]),
-        num_classes=NUM_CLASSES, mean=MEAN, std=STD, cfg=cfg, device=device, seed=seed, rank=rank,
+        num_classes=NUM_CLASSES,
+        mean=MEAN,
+        std=STD,
+        cfg=cfg,
+        device=device,
+        seed=seed,
+        rank=rank,
         world_size=world_size,
     )
