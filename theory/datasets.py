@@ -15,10 +15,12 @@ Preprocessing (chosen in this project, documented so results can be compared):
 
 from __future__ import annotations
 
-import gzip
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse
+
+from stepsize.data.fashion_mnist import read_idx
 
 FASHION_MNIST_ROOT = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES = (
@@ -58,15 +60,6 @@ def digits_even_odd() -> tuple[np.ndarray, np.ndarray]:
     return data.data.astype(np.float64) / 16.0, np.where(data.target % 2 == 0, 1.0, -1.0)
 
 
-def _read_idx(path: Path) -> np.ndarray:
-    """Read a gzipped IDX file (the MNIST format: magic, dims as big-endian uint32, uint8 data)."""
-    with gzip.open(path, "rb") as handle:
-        raw = handle.read()
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
 def fashion_mnist_pair(
     positive: int = 0,
     negative: int = 6,
@@ -98,8 +91,8 @@ def fashion_mnist_pair(
         raise ValueError(f"Fashion-MNIST classes ({positive}, {negative}): need two distinct labels in 0..9")
     if pool < 1 or 28 % pool:
         raise ValueError(f"pool={pool}: must divide 28")
-    images = _read_idx(images_path)
-    labels = _read_idx(labels_path)
+    images = read_idx(images_path)
+    labels = read_idx(labels_path)
     keep = np.flatnonzero((labels == positive) | (labels == negative))
     if n_samples is not None:
         if not 0 < n_samples <= keep.size:
@@ -112,19 +105,26 @@ def fashion_mnist_pair(
     return X.reshape(len(keep), -1), np.where(labels[keep] == positive, 1.0, -1.0)
 
 
-def svmlight(path: Path | str) -> tuple[np.ndarray, np.ndarray]:
-    """Any LIBSVM/svmlight binary file (a1a, w1a, mushrooms, ...) via sklearn; labels mapped to ±1.
+def svmlight(
+    path: Path | str, *, n_features: int | None = None
+) -> tuple[scipy.sparse.csr_matrix, np.ndarray]:
+    """Any LIBSVM/svmlight binary file (a1a, w1a, mushrooms, ...) via sklearn, as (CSR X, y ∈ {−1, +1}).
 
-    The larger of the two label values becomes +1 (LIBSVM uses {−1, +1}, {0, 1} or {1, 2}).
-    The features are returned dense (the benchmark problems are small).
+    The larger of the two label values becomes +1 (LIBSVM uses {−1, +1}, {0, 1} or {1, 2}). Without
+    ``n_features`` the dimension is the largest feature index present, as in the official scripts. A
+    missing file is a FileNotFoundError and an unreadable one a ValueError, each naming the path.
     """
     from sklearn.datasets import load_svmlight_file
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"svmlight file not found: {path}")
-    X, labels = load_svmlight_file(str(path))
+    try:
+        X, labels = load_svmlight_file(str(path), n_features=n_features)
+    except (ValueError, UnicodeDecodeError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(f"svmlight file {path} is not valid svmlight/LIBSVM text ({reason})") from None
     values = np.unique(labels)
     if values.size != 2:
         raise ValueError(f"svmlight file {path}: expected 2 label values, found {values.size}")
-    return np.asarray(X.todense(), dtype=np.float64), np.where(labels == values[1], 1.0, -1.0)
+    return scipy.sparse.csr_matrix(X, dtype=np.float64), np.where(labels == values[1], 1.0, -1.0)

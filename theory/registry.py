@@ -16,14 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from theory import datasets
-from theory.problems import (
-    LogisticRegression,
-    Problem,
-    SquaredHingeSVM,
-    badly_scaled_quadratic,
-    colt_least_squares,
-    random_quadratic,
-)
+from theory.problems import LogisticRegression, Problem, SquaredHingeSVM
+from theory.synthetic import badly_scaled_quadratic, colt_least_squares, random_quadratic
 
 SIZES = ("smoke", "mini", "full")
 OBJECTIVES = {"logistic": LogisticRegression, "svm": SquaredHingeSVM}
