@@ -1,10 +1,12 @@
-"""Time `python -m theory check` + `python -m theory bench` on a size (default mini) against the 60 s target.
+"""Time the theory part of the DAG on a size (default mini) against the 60 s target: `python -m theory check`,
+`python -m theory bench` (project protocol) and `python -m theory bench --protocol official`.
 
-Runs both commands as subprocesses (as the DAG does) twice: with an empty f*/SDP cache (cold: includes the
-reference solves and the κ* SDPs) and again with that cache filled (warm). Prints each wall time, the
-ratio to the target, and the load average (the machine is shared; the coordinator re-measures).
+Runs the three commands as subprocesses (as the DAG does) twice: with an empty f*/SDP cache (cold:
+includes the reference solves and the κ* SDPs) and again with that cache filled (warm). Prints each wall
+time, the total against the target, and the load average (the machine is shared; the coordinator
+re-measures).
 
-    .venv/bin/python benchmarks/bench_theory.py [--size mini] [--target 60]
+    bin/with-env python benchmarks/bench_theory.py [--size mini] [--target 60]
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+COMMANDS = (("check",), ("bench",), ("bench", "--protocol", "official"))
 
 
 def timed(command: list[str]) -> float:
@@ -26,7 +29,7 @@ def timed(command: list[str]) -> float:
     wall = time.perf_counter() - start
     if result.returncode not in (0, 1):  # 1 = a bound check failed: still a timing, reported below
         sys.exit(f"command failed ({result.returncode}): {' '.join(command)}\n{result.stderr.strip()}")
-    print(f"    {' '.join(command[2:4])}: {wall:6.1f} s  ({result.stdout.strip().splitlines()[-1]})")
+    print(f"    {' '.join(command[2:-6])}: {wall:6.1f} s  ({result.stdout.strip().splitlines()[-1]})")
     return wall
 
 
@@ -46,20 +49,21 @@ def main() -> None:
                         sys.executable,
                         "-m",
                         "theory",
-                        command,
+                        *command,
                         "--out",
-                        str(out / command),
+                        str(out / "-".join(command)),
                         "--size",
                         args.size,
                         "--cache-dir",
                         str(cache),
                     ]
                 )
-                for command in ("check", "bench")
+                for command in COMMANDS
             )
     for label, total in totals.items():
         print(
-            f"theory check + bench ({args.size}, {label}): {total:.1f} s = {total / args.target:.2f} × the "
+            f"theory check + bench + official bench ({args.size}, {label}): {total:.1f} s = "
+            f"{total / args.target:.2f} × the "
             f"{args.target:g} s target"
         )
     print("load average (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))

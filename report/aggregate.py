@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from report import claims as claims_mod
-from report import latex, macros, records, tables
+from report import latex, macros, records, tables, theory_report
 from report.grid import Grid
 
 TABLE_FILES = (
@@ -22,6 +22,7 @@ TABLE_FILES = (
     "table_main.tex", "table_main_swa.tex", "table_ranks.tex", "table_swa.tex", "table_phi.tex",
     "table_claims.tex",
     "table_theory_checks.tex", "table_theory_bench.tex",
+    "theory_bench_official.csv", "table_theory_diagnostics.tex", "table_theory_bench_official.tex",
 )
 
 
@@ -31,33 +32,48 @@ class TheoryInputError(ValueError):
 
 @dataclass
 class TheoryResults:
-    """The theory part's outputs (design.md section 6)."""
+    """The theory part's outputs (design.md section 6); ``official_bench`` is None when it did not run."""
 
     checks: list[dict]
     wall_time_s: float
     bench: pd.DataFrame
+    official_bench: pd.DataFrame | None = None
 
 
-def read_theory(checks_path: str | Path, bench_path: str | Path) -> TheoryResults:
-    """Load ``checks.json`` and ``bench.csv`` with one-line errors naming the file and the key."""
+def _read_bench(path: Path) -> pd.DataFrame:
+    bench = pd.read_csv(path)
+    missing = [c for c in ("problem", "method", "converged", "grad_calls") if c not in bench.columns]
+    if missing:
+        raise TheoryInputError(f"{path}: missing column {missing[0]!r}")
+    bench["converged"] = bench["converged"].astype(str).str.lower().isin(["true", "1", "yes"])
+    return bench
+
+
+def read_theory(checks_path: str | Path, bench_path: str | Path,
+                official_bench_path: str | Path | None = None) -> TheoryResults:
+    """Load ``checks.json``, ``bench.csv`` and the official protocol's ``bench.csv`` (default: ``official/``
+    beside ``bench.csv``; absent means not run) with one-line errors naming the file and the key."""
     checks_path, bench_path = Path(checks_path), Path(bench_path)
+    official = Path(official_bench_path or bench_path.parent / "official" / "bench.csv")
+    if official_bench_path and not official.is_file():
+        raise TheoryInputError(f"theory output not found: {official} (run `python -m theory bench "
+                               "--protocol official --out DIR`)")
     for p in (checks_path, bench_path):
         if not p.is_file():
             raise TheoryInputError(f"theory output not found: {p} "
                                    "(run `python -m theory check|bench --out DIR`)")
-    data = json.loads(checks_path.read_text())
+    try:
+        data = json.loads(checks_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise TheoryInputError(f"{checks_path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
     if not isinstance(data, dict) or not isinstance(data.get("checks"), list):
         raise TheoryInputError(f"{checks_path}: expected an object with a 'checks' list")
     for i, c in enumerate(data["checks"]):
         for key in ("name", "passed"):
             if key not in c:
                 raise TheoryInputError(f"{checks_path}: checks[{i}] lacks key {key!r}")
-    bench = pd.read_csv(bench_path)
-    missing = [c for c in ("problem", "method", "converged", "grad_calls") if c not in bench.columns]
-    if missing:
-        raise TheoryInputError(f"{bench_path}: missing column {missing[0]!r}")
-    bench["converged"] = bench["converged"].astype(str).str.lower().isin(["true", "1", "yes"])
-    return TheoryResults(data["checks"], float(data.get("wall_time_s") or 0.0), bench)
+    return TheoryResults(data["checks"], float(data.get("wall_time_s") or 0.0), _read_bench(bench_path),
+                         _read_bench(official) if official.is_file() else None)
 
 
 def aggregate(grid: Grid, runs_root: str | Path, theory: TheoryResults, out_dir: str | Path,
@@ -87,9 +103,11 @@ def aggregate(grid: Grid, runs_root: str | Path, theory: TheoryResults, out_dir:
     evals.to_csv(out / "evals.csv", index=False)
     interaction.to_csv(out / "swa_interaction.csv", index=False)
     correlations.to_csv(out / "swa_correlations.csv", index=False)
-    pd.DataFrame([{k: c.get(k) for k in ("name", "passed", "summary")} for c in theory.checks]).to_csv(
-        out / "theory_checks.csv", index=False)
+    theory_report.check_cases(theory.checks).to_csv(out / "theory_checks.csv", index=False)
     theory.bench.to_csv(out / "theory_bench.csv", index=False)
+    official = theory.official_bench
+    (official if official is not None else theory.bench.iloc[0:0]).to_csv(out / "theory_bench_official.csv",
+                                                                           index=False)
 
     (out / "table_main.tex").write_text(latex.main_table(summary, grid))
     (out / "table_main_swa.tex").write_text(latex.main_swa_table(summary, grid))
@@ -97,8 +115,10 @@ def aggregate(grid: Grid, runs_root: str | Path, theory: TheoryResults, out_dir:
     (out / "table_swa.tex").write_text(latex.swa_table(gains_avg, grid))
     (out / "table_phi.tex").write_text(latex.phi_table(phi, grid))
     (out / "table_claims.tex").write_text(latex.claims_table(claim_rows))
-    (out / "table_theory_checks.tex").write_text(latex.theory_checks_table(theory.checks))
-    (out / "table_theory_bench.tex").write_text(latex.theory_bench_table(theory.bench))
+    (out / "table_theory_checks.tex").write_text(theory_report.theory_checks_table(theory.checks))
+    (out / "table_theory_diagnostics.tex").write_text(theory_report.theory_diagnostics_table(theory.checks))
+    (out / "table_theory_bench.tex").write_text(theory_report.theory_bench_table(theory.bench))
+    (out / "table_theory_bench_official.tex").write_text(theory_report.theory_bench_table(official))
 
     job_seconds = macros.benchmark_seconds(benchmarks_dir) if benchmarks_dir else None
     values = macros.build(grid, recs, final, summary, ranks, gains_avg, phi, claim_rows, theory, job_seconds,

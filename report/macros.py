@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from report import claims as claims_mod
+from report import theory_report
 from report.grid import Grid
 from report.latex import VARIANT_NAMES, display_name, escape, number
 from report.stats import CONFIDENCE
@@ -214,18 +215,6 @@ def claim_macros(claim_rows: pd.DataFrame) -> dict[str, str]:
     return m
 
 
-def theory_macros(theory) -> dict[str, str]:
-    """Counts from the theory checks and benchmark."""
-    passed = sum(bool(c["passed"]) for c in theory.checks)
-    return {
-        "theoryChecksPassed": str(passed),
-        "theoryChecksTotal": str(len(theory.checks)),
-        "theoryWallSeconds": number(theory.wall_time_s, 0),
-        "numBenchProblems": str(theory.bench["problem"].nunique()),
-        "numBenchMethods": str(theory.bench["method"].nunique()),
-    }
-
-
 def provenance_macros(recs: dict, final: pd.DataFrame, job_seconds: float | None) -> dict[str, str]:
     """Versions, hardware and wall time."""
     first = next(iter(recs.values()), {})
@@ -252,6 +241,6 @@ def build(grid: Grid, recs: dict, final: pd.DataFrame, summary: pd.DataFrame, ra
     m.update(claim_macros(claim_rows))
     m.update(interaction_macros(grid, correlations if correlations is not None else pd.DataFrame(
         columns=["budget", "percent", "variant", "n", "rho", "p_value"])))
-    m.update(theory_macros(theory))
+    m.update(theory_report.theory_macros(theory))
     m.update(provenance_macros(recs, final, job_seconds))
     return m

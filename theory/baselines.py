@@ -29,19 +29,41 @@ when the oracle's budget is exhausted it returns its current iterate (quasi-Newt
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import count
 from typing import Literal
 
 import numpy as np
 import scipy.optimize
 
-from theory.hdm import iterations
+from theory.hdm import iterations, max_abs
 from theory.oracle import BudgetExhausted, CountingOracle
 
 
 def _small(g: np.ndarray, tol: float) -> bool:
-    return bool(np.linalg.norm(g, ord=np.inf) < tol)
+    return bool(max_abs(g) < tol)
+
+
+def _descend(
+    oracle: CountingOracle,
+    x0: np.ndarray,
+    update: Callable[[np.ndarray, np.ndarray, int], np.ndarray],
+    *,
+    tol: float,
+    max_iter: int | None,
+) -> np.ndarray:
+    """The loop of the official first-order baselines: g = ∇f(x); stop if ‖g‖∞ < tol; x ← update(x, g, i)."""
+    x = x0.copy()
+    try:
+        for i in iterations(max_iter):
+            g = oracle.grad(x)
+            oracle.iterations = i + 1
+            if _small(g, tol):
+                return x
+            x = update(x, g, i)
+    except BudgetExhausted:
+        pass
+    return x
 
 
 def gradient_descent(
@@ -51,25 +73,9 @@ def gradient_descent(
     step: float | np.ndarray,
     tol: float,
     max_iter: int | None = None,
-    beta: float = 0.0,
 ) -> np.ndarray:
-    """GD with a scalar step or a fixed diagonal preconditioner (array ``step``); with ``beta`` > 0 the
-    heavy-ball method v ← βv + step·∇f(x), x ← x − v."""
-    x, v = x0.copy(), np.zeros_like(x0)
-    try:
-        for i in iterations(max_iter):
-            g = oracle.grad(x)
-            oracle.iterations = i + 1
-            if _small(g, tol):
-                return x
-            if beta:
-                v = beta * v + step * g
-                x = x - v
-            else:
-                x = x - step * g
-    except BudgetExhausted:
-        pass
-    return x
+    """GD with a scalar step or a fixed diagonal preconditioner (array ``step``)."""
+    return _descend(oracle, x0, lambda x, g, i: x - step * g, tol=tol, max_iter=max_iter)
 
 
 def heavy_ball(
@@ -81,7 +87,15 @@ def heavy_ball(
     tol: float,
     max_iter: int | None = None,
 ) -> np.ndarray:
-    return gradient_descent(oracle, x0, step=step, tol=tol, max_iter=max_iter, beta=beta)
+    """v ← βv + step·∇f(x), x ← x − v."""
+    v = np.zeros_like(x0)
+
+    def update(x: np.ndarray, g: np.ndarray, i: int) -> np.ndarray:
+        nonlocal v
+        v = beta * v + step * g
+        return x - v
+
+    return _descend(oracle, x0, update, tol=tol, max_iter=max_iter)
 
 
 def _convex_momenta() -> Iterator[float]:
@@ -157,18 +171,13 @@ def adagrad(
     eps: float = 1e-8,
     max_iter: int | None = None,
 ) -> np.ndarray:
-    x, G = x0.copy(), np.zeros_like(x0)
-    try:
-        for i in iterations(max_iter):
-            g = oracle.grad(x)
-            oracle.iterations = i + 1
-            if _small(g, tol):
-                return x
-            G += g**2
-            x = x - (lr / (np.sqrt(G) + eps)) * g
-    except BudgetExhausted:
-        pass
-    return x
+    G = np.zeros_like(x0)
+
+    def update(x: np.ndarray, g: np.ndarray, i: int) -> np.ndarray:
+        G[:] += g**2
+        return x - (lr / (np.sqrt(G) + eps)) * g
+
+    return _descend(oracle, x0, update, tol=tol, max_iter=max_iter)
 
 
 def adam(
@@ -182,21 +191,17 @@ def adam(
     eps: float = 1e-8,
     max_iter: int | None = None,
 ) -> np.ndarray:
-    x, m, v = x0.copy(), np.zeros_like(x0), np.zeros_like(x0)
-    try:
-        for i in iterations(max_iter):
-            g = oracle.grad(x)
-            oracle.iterations = i + 1
-            if _small(g, tol):
-                return x
-            m = beta1 * m + (1.0 - beta1) * g
-            v = beta2 * v + (1.0 - beta2) * (g**2)
-            m_hat = m / (1.0 - beta1 ** (i + 1))
-            v_hat = v / (1.0 - beta2 ** (i + 1))
-            x = x - lr * m_hat / (np.sqrt(v_hat) + eps)
-    except BudgetExhausted:
-        pass
-    return x
+    m, v = np.zeros_like(x0), np.zeros_like(x0)
+
+    def update(x: np.ndarray, g: np.ndarray, i: int) -> np.ndarray:
+        nonlocal m, v
+        m = beta1 * m + (1.0 - beta1) * g
+        v = beta2 * v + (1.0 - beta2) * (g**2)
+        m_hat = m / (1.0 - beta1 ** (i + 1))
+        v_hat = v / (1.0 - beta2 ** (i + 1))
+        return x - lr * m_hat / (np.sqrt(v_hat) + eps)
+
+    return _descend(oracle, x0, update, tol=tol, max_iter=max_iter)
 
 
 def scipy_quasi_newton(

@@ -3,7 +3,8 @@ reporting rule (``theory.protocols``; methods and grids in ``theory.bench_method
 
 ``run_benchmark`` returns two tables: one row per (problem, method) with BENCH_COLUMNS (the best setting's
 counts) and the convergence curves of those settings with CURVE_COLUMNS (the gap f − f* at each gradient
-call; f* from ``theory.fstar``). ``iterations`` is the method's own count (the official rule ranks by it).
+call; f* from ``theory.fstar``). ``iterations`` is the method's own count (the official rule ranks by it);
+``protocol``, ``budget``, ``budget_unit`` and ``tol`` say under which rules the row was made.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ BENCH_COLUMNS = [
     "setting",
     "iterations",
     "protocol",
+    "budget",
+    "budget_unit",
+    "tol",
 ]
 CURVE_COLUMNS = ["problem", "method", "grad_calls", "gap"]
 
@@ -77,6 +81,9 @@ def _one_setting(
         "setting": description,
         "iterations": oracle.iterations,
         "protocol": protocol.name,
+        "budget": protocol.budget,
+        "budget_unit": "iterations" if protocol.iteration_budget else "gradient calls",
+        "tol": protocol.tol,
     }
     return MethodResult(row, *oracle.curve(), exhausted=oracle.exhausted)
 

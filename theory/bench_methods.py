@@ -35,20 +35,25 @@ Runner = Callable[[CountingOracle, np.ndarray], np.ndarray]
 
 @dataclass(frozen=True)
 class MethodSpec:
-    """A method's settings in grid order (which decides ties) and the one to run first (its default)."""
+    """A method's settings in grid order (which decides ties) and the order to run them in (``search``,
+    default: grid order). The order only changes how much a grid search costs, never what it returns."""
 
     name: str
     settings: list[tuple[str, Runner]]  # (description, runner)
-    first: int = 0
+    search: tuple[int, ...] | None = None
 
     def search_order(self) -> list[int]:
-        return [self.first] + [i for i in range(len(self.settings)) if i != self.first]
+        return list(self.search) if self.search is not None else list(range(len(self.settings)))
 
 
-def _index_of_default(grid: dict) -> int:
-    """Grid index of HDM-Best's default setting lr = 10/L, lr_β = 10 (``algo_config.hdm_params``)."""
+def hdm_search_order(grid: dict) -> tuple[int, ...]:
+    """HDM-Best's settings in the order to try them: the official default lr = 10/L, lr_β = 10
+    (``algo_config.hdm_params``) first, then by decreasing lr (the largest often converge first on the
+    logistic problems, and a converged run caps the later ones); grid order within one lr."""
     settings = [(a, b) for a in grid["hdm_lr"] for b in grid["hdm_beta_lr"]]
-    return settings.index((10.0, 10.0)) if (10.0, 10.0) in settings else 0
+    return tuple(
+        sorted(range(len(settings)), key=lambda i: (settings[i] != (10.0, 10.0), -settings[i][0], i))
+    )
 
 
 def method_specs(
@@ -85,7 +90,7 @@ def method_specs(
                 for a in g["hdm_lr"]
                 for b in g["hdm_beta_lr"]
             ],
-            first=_index_of_default(g),
+            search=hdm_search_order(g),
         ),
         MethodSpec(
             "OSGM",

@@ -20,8 +20,6 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse
 
-from stepsize.data.fashion_mnist import read_idx
-
 FASHION_MNIST_ROOT = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES = (
     "T-shirt/top",
@@ -91,6 +89,8 @@ def fashion_mnist_pair(
         raise ValueError(f"Fashion-MNIST classes ({positive}, {negative}): need two distinct labels in 0..9")
     if pool < 1 or 28 % pool:
         raise ValueError(f"pool={pool}: must divide 28")
+    from stepsize.data.fashion_mnist import read_idx  # here, not at the top: it imports torch
+
     images = read_idx(images_path)
     labels = read_idx(labels_path)
     keep = np.flatnonzero((labels == positive) | (labels == negative))

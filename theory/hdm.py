@@ -45,6 +45,16 @@ ADAGRAD_EPS = 1e-12
 Probes = np.random.RandomState | np.random.Generator
 
 
+def norm(v: np.ndarray) -> np.float64:
+    """‖v‖₂ as ``np.linalg.norm`` computes it for a 1-D float array, √(v·v), without its overhead."""
+    return np.sqrt(v.dot(v))
+
+
+def max_abs(v: np.ndarray) -> np.float64:
+    """‖v‖∞ (``np.linalg.norm(v, ord=np.inf)``)."""
+    return np.abs(v).max()
+
+
 def iterations(max_iter: int | None) -> Iterator[int]:
     """0, 1, …, max_iter − 1, or forever when max_iter is None."""
     return iter(range(max_iter)) if max_iter is not None else count()
@@ -73,23 +83,21 @@ class HeavyBallStepsize:
     def zeros(cls, dim: int) -> HeavyBallStepsize:
         return cls(np.zeros(dim), np.zeros(dim))
 
-    def trial(self, x: np.ndarray, g: np.ndarray, x_old: np.ndarray) -> np.ndarray:
-        """x − P∘g + β(x − x₋)."""
-        return x - self.P * g + self.beta * (x - x_old)
+    def trial(self, x: np.ndarray, g: np.ndarray, momentum: np.ndarray) -> np.ndarray:
+        """x − P∘g + β·momentum, momentum = x − x₋."""
+        return x - self.P * g + self.beta * momentum
 
     def learn(
         self,
-        g_plus: np.ndarray,
-        g: np.ndarray,
-        momentum: np.ndarray,
-        den: float,
-        *,
-        lr_P: float,
-        lr_beta: float,
+        feedback: tuple[np.ndarray, np.ndarray, np.ndarray, float],
+        rates: tuple[float, float],
         P_max: float,
         square: Callable[[float], float],
     ) -> None:
-        """One AdaGrad step on P and on β (module docstring); ``square`` squares the scalar s_β."""
+        """One AdaGrad step on P and on β (module docstring) from the feedback (g⁺, g, x − x₋, den) with the
+        learning rates (lr_P, lr_β); ``square`` squares the scalar s_β."""
+        g_plus, g, momentum, den = feedback
+        lr_P, lr_beta = rates
         s_P = -g_plus * g / den
         self.G += s_P**2
         self.P -= lr_P * s_P / (np.sqrt(self.G) + ADAGRAD_EPS)
@@ -133,23 +141,14 @@ def hdm_best(
         fx = oracle.f(x, charge=charge_initial_f)
         for i in iterations(max_iter):
             oracle.iterations = i + 1
-            grad_norm = np.linalg.norm(g)
-            if np.linalg.norm(g, ord=np.inf) < tol:
+            grad_norm = norm(g)
+            if max_abs(g) < tol:
                 return x
             momentum = x - x_old
-            x_plus = state.trial(x, g, x_old)
+            x_plus = state.trial(x, g, momentum)
             f_plus, g_plus = oracle.f_and_grad(x_plus)
-            eps = 0.25 * np.linalg.norm(momentum) ** 2 * L_est**2 if guessed else 1e-12
-            state.learn(
-                g_plus,
-                g,
-                momentum,
-                grad_norm**2 + eps,
-                lr_P=lr,
-                lr_beta=beta_lr,
-                P_max=1e10 / L_est,
-                square=_pow2,
-            )
+            eps = 0.25 * norm(momentum) ** 2 * L_est**2 if guessed else 1e-12
+            state.learn((g_plus, g, momentum, grad_norm**2 + eps), (lr, beta_lr), 1e10 / L_est, _pow2)
             if decays_now(i) and not guessed:
                 lr = np.maximum(lr * 0.8, lr0 * 1e-03)
             x_old = x
@@ -173,9 +172,9 @@ def record_curvature(
     curvatures: list[float], x_new: np.ndarray, x: np.ndarray, g_new: np.ndarray, g: np.ndarray
 ) -> None:
     """Append ‖g_new − g‖/‖x_new − x‖ when the step is longer than 1e-3 (both official methods)."""
-    step = np.linalg.norm(x_new - x)
+    step = norm(x_new - x)
     if step > 1e-3:
-        curvatures.append(np.linalg.norm(g_new - g) / step)
+        curvatures.append(norm(g_new - g) / step)
 
 
 def probe_smoothness(
@@ -187,9 +186,9 @@ def probe_smoothness(
     L = 0.0
     for _ in range(count):
         delta = probes.standard_normal(x.shape)
-        delta /= np.linalg.norm(delta)
+        delta /= norm(delta)
         delta *= 1e-04
-        L = max(L, np.linalg.norm(oracle.grad(x + delta) - g) / 1e-04)
+        L = max(L, norm(oracle.grad(x + delta) - g) / 1e-04)
     return 1e-05 if np.isinf(L) or np.isnan(L) else L
 
 
@@ -235,30 +234,21 @@ def osgm_parameter_free(
         fx = oracle.f(x)
         for i in iterations(max_iter):
             oracle.iterations = i + 1
-            grad_norm = np.linalg.norm(g)
-            if np.linalg.norm(g, ord=np.inf) < tol:
+            grad_norm = norm(g)
+            if max_abs(g) < tol:
                 break
             momentum = x - x_prev
-            x_plus = state.trial(x, g, x_prev)
+            x_plus = state.trial(x, g, momentum)
             g_plus = oracle.grad(x_plus)
-            look = lookahead_on and np.linalg.norm(g_plus) > 2.0 * grad_norm
+            look = lookahead_on and norm(g_plus) > 2.0 * grad_norm
             candidate = armijo_lookahead(oracle, x_plus, g_plus, state.P) if look else x_plus
             f_candidate = oracle.f(candidate)
             x_prev = x
             descent = f_candidate <= fx
             if descent:
                 fx = f_candidate
-            eps = 1e-12 if dynamic else 0.5 * tau * np.linalg.norm(momentum) ** 2
-            state.learn(
-                g_plus,
-                g,
-                momentum,
-                grad_norm**2 + eps,
-                lr_P=lr_P,
-                lr_beta=lr_beta,
-                P_max=1e05 / L_est,
-                square=_times,
-            )
+            eps = 1e-12 if dynamic else 0.5 * tau * norm(momentum) ** 2
+            state.learn((g_plus, g, momentum, grad_norm**2 + eps), (lr_P, lr_beta), 1e05 / L_est, _times)
             if descent:
                 record_curvature(curvatures, x_plus, x, g_plus, g)
                 x = candidate

@@ -46,8 +46,8 @@ class CountingOracle:
         self.curve_calls: list[int] = []
         self.curve_gaps: list[float] = []
         self._unlogged: tuple[int, np.ndarray, float | None] | None = None
-        self.last_point: np.ndarray | None = None  # the point of the last counted gradient call, and
-        self.last_grad: np.ndarray | None = None  # that gradient (a monitor may reuse it)
+        self.last_point: np.ndarray | None = None  # the point of the last ``grad`` call, and that
+        self.last_grad: np.ndarray | None = None  # gradient (a monitor may reuse it)
 
     def _charge_gradient(self) -> None:
         if self.max_grad_calls is not None and self.grad_calls >= self.max_grad_calls:
@@ -68,12 +68,12 @@ class CountingOracle:
             self.curve_gaps.append((self.problem.f(x) if value is None else value) - self.fstar)
             self._unlogged = None
         else:
-            self._unlogged = (self.grad_calls, x.copy(), value)
+            self._unlogged = (self.grad_calls, x.copy() if value is None else x, value)
 
     def curve(self) -> tuple[list[int], list[float]]:
         """(gradient calls, gaps) of the logged calls, the last call included."""
         if self._unlogged is not None:
-            call, x, value = self._unlogged
+            call, x, value = self._unlogged  # x is a copy when value is None
             self.curve_calls.append(call)
             self.curve_gaps.append((self.problem.f(x) if value is None else value) - self.fstar)
             self._unlogged = None
@@ -97,5 +97,5 @@ class CountingOracle:
         self.func_calls += 1
         value, g = self.problem.f_and_grad(x)
         self._log(x, value)
-        self.last_point, self.last_grad = x.copy(), g
+        self.last_point = self.last_grad = None
         return value, g

@@ -221,6 +221,17 @@ class _MarginProblem(Problem):
             self.ZT = self.Z.T
         self.x0 = unit_random_start(self.Z.shape[1]) if x0 is None else np.asarray(x0, dtype=np.float64)
         self.name = name
+        self._last_margins: tuple[np.ndarray, np.ndarray] | None = None
+
+    def margins(self, x: np.ndarray) -> np.ndarray:
+        """Z x, remembered for the last x (methods often ask for f and ∇f at the same point); read-only."""
+        last = self._last_margins
+        if last is not None and np.array_equal(last[0], x):
+            return last[1]
+        margins = self.Z @ x
+        margins.flags.writeable = False
+        self._last_margins = (np.array(x, copy=True), margins)
+        return margins
 
     @cached_property
     def dense_Z(self) -> np.ndarray:
@@ -267,13 +278,13 @@ class LogisticRegression(_MarginProblem):
         self.mu = self.reg
 
     def f(self, x: np.ndarray) -> float:
-        return float(np.logaddexp(0.0, -(self.Z @ x)).sum()) + 0.5 * self.reg * float(x @ x)
+        return float(np.logaddexp(0.0, -self.margins(x)).sum()) + 0.5 * self.reg * float(x @ x)
 
     def grad(self, x: np.ndarray) -> np.ndarray:
-        return -(self.ZT @ expit(-(self.Z @ x))) + self.reg * x
+        return -(self.ZT @ expit(-self.margins(x))) + self.reg * x
 
     def f_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        m = self.Z @ x
+        m = self.margins(x)
         value = float(np.logaddexp(0.0, -m).sum()) + 0.5 * self.reg * float(x @ x)
         return value, -(self.ZT @ expit(-m)) + self.reg * x
 
@@ -324,14 +335,14 @@ class SquaredHingeSVM(_MarginProblem):
         self.mu = 0.0
 
     def f(self, x: np.ndarray) -> float:
-        slack = np.maximum(0.0, 1.0 - self.Z @ x)
+        slack = np.maximum(0.0, 1.0 - self.margins(x))
         return 0.5 * float(np.sum(slack**2))
 
     def grad(self, x: np.ndarray) -> np.ndarray:
-        return -(self.ZT @ np.maximum(0.0, 1.0 - self.Z @ x))
+        return -(self.ZT @ np.maximum(0.0, 1.0 - self.margins(x)))
 
     def f_and_grad(self, x: np.ndarray) -> tuple[float, np.ndarray]:
-        slack = np.maximum(0.0, 1.0 - self.Z @ x)
+        slack = np.maximum(0.0, 1.0 - self.margins(x))
         return 0.5 * float(np.sum(slack**2)), -(self.ZT @ slack)
 
     def f_many(self, points: np.ndarray) -> np.ndarray:

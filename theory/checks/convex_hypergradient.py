@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from theory.checks.result import Case, CheckResult, lower_bound_case, relation, upper_bound_case
+from theory.checks.result import Case, CheckResult, bound_case, relation
 from theory.feedback import HypergradientFeedback
 from theory.fstar import reference_solution
 from theory.hindsight import hypergradient_hindsight
@@ -272,37 +272,37 @@ BOUND = ("f(x_K) − f* ≤ R²/(Kγ*_K − ρ_K)", r"f(x_K)-f^\star \le \frac{R
 def convex_cases(label: str, rows: list[dict], L: float) -> list[Case]:
     """The bound at every checkpoint; at the last one also γ(1/L) ≥ 1/(2L), γ*_K ≥ γ(1/L) (both in units
     of 1/(2L)), ρ_K ≤ ρ̄_K and the hindsight certificate."""
-    cases = [
-        upper_bound_case(f"{label}, K = {r['K']}", *BOUND, r["gap"], r["bound"], slack=1e-9) for r in rows
-    ]
+    cases = [bound_case(f"{label}, K = {r['K']}", *BOUND, r["gap"], r["bound"], slack=1e-9) for r in rows]
     if not rows:
         return [Case(label, *BOUND, np.nan, np.nan, np.nan, "factor", False)]
     last, where = rows[-1], f"{label}, K = {rows[-1]['K']}"
     cases += [
-        lower_bound_case(
+        bound_case(
             where,
             "2L·γ(1/L) ≥ 1  (descent lemma on the trajectory)",
             r"2L\,\gamma(1/L) \ge 1",
             last["two_L_gamma_at_1_over_L"],
             1.0,
             slack=1e-12,
+            sense="≥",
         ),
-        lower_bound_case(
+        bound_case(
             where,
             "2L·γ*_K ≥ 2L·γ(1/L)  (best diagonal P in hindsight)",
             r"2L\,\gamma^\star_K \ge 2L\,\gamma(1/L)",
             last["two_L_gamma_star"],
             last["two_L_gamma_at_1_over_L"],
             slack=1e-12,
+            sense="≥",
         ),
-        upper_bound_case(
+        bound_case(
             where,
             "ρ_K ≤ ρ̄_K  (regret bound of the learner)",
             r"\rho_K \le \bar\rho_K",
             last["regret"],
             last["regret_bound"],
         ),
-        upper_bound_case(
+        bound_case(
             where,
             "Frank–Wolfe gap of γ*_K, relative ≤ 1e-4",
             r"\mathrm{gap}_{\mathrm{FW}}(\gamma^\star_K)/\gamma^\star_K \le 10^{-4}",

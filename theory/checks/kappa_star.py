@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from theory.checks.result import CheckResult, tex_number, upper_bound_case
+from theory.checks.result import CheckResult, bound_case, tex_number
 from theory.feedback import HypergradientFeedback, RatioFeedback
 from theory.learners import AdaGrad, Box
 from theory.osgm import run_osgm
@@ -100,7 +100,7 @@ def check_kappa_star_rate(
         "kappa": kappa,
     }
     cases = [
-        upper_bound_case(
+        bound_case(
             f"{method}, rounds {windows[method][0]}–{windows[method][1]}",
             *RATE,
             1.0 / (1.0 - rates[method]) if rates[method] < 1 else np.inf,
@@ -110,7 +110,7 @@ def check_kappa_star_rate(
     ]
     if kappa_lower is not None:
         cases.append(
-            upper_bound_case(
+            bound_case(
                 "κ* from the barrier SDP",
                 f"(κ*_upper − κ*_lower)/κ*_lower ≤ {interval_rtol:g}",
                 r"(\kappa^\star_{\mathrm{up}} - \kappa^\star_{\mathrm{low}})/\kappa^\star_{\mathrm{low}} \le "

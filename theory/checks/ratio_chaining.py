@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from theory.checks.result import Case, CheckResult, combine, tex_number, upper_bound_case
+from theory.checks.result import Case, CheckResult, bound_case, combine, tex_number
 from theory.feedback import RatioFeedback
 from theory.fstar import reference_solution
 from theory.learners import AdaGrad, Box
@@ -76,7 +76,7 @@ def check_ratio_chaining(
     amgm_ok = bool(np.all(amgm_slack >= -1e-12 * np.maximum(1.0, np.abs(log_amgm))))
     tight = int(np.argmin(amgm_slack[1:])) + 1 if ratios.size > 1 else 0  # K = 1 is an equality
     cases = [
-        upper_bound_case(label, *identity_formula(rtol), identity_error, rtol),
+        bound_case(label, *identity_formula(rtol), identity_error, rtol),
         Case(
             f"{label}, tightest K = {counts[tight]}",
             *AMGM,

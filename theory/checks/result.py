@@ -40,36 +40,25 @@ class Case:
             )
 
 
-def upper_bound_case(
+def bound_case(
     case: str,
     formula: str,
     formula_tex: str,
     lhs: float,
     rhs: float,
     *,
+    sense: str = "≤",
     unit: str = "factor",
     slack: float = 0.0,
 ) -> Case:
-    """Case for lhs ≤ rhs (``slack``: relative tolerance of the comparison for rounding)."""
-    margin = _margin(lhs, rhs, unit)
-    passed = bool(math.isfinite(lhs) and math.isfinite(rhs) and lhs <= rhs + slack * abs(rhs))
-    return Case(case, formula, formula_tex, float(lhs), float(rhs), margin, unit, passed)
-
-
-def lower_bound_case(
-    case: str,
-    formula: str,
-    formula_tex: str,
-    lhs: float,
-    rhs: float,
-    *,
-    unit: str = "factor",
-    slack: float = 0.0,
-) -> Case:
-    """Case for lhs ≥ rhs."""
-    margin = _margin(rhs, lhs, unit)
-    passed = bool(math.isfinite(lhs) and math.isfinite(rhs) and lhs >= rhs - slack * abs(rhs))
-    return Case(case, formula, formula_tex, float(lhs), float(rhs), margin, unit, passed)
+    """Case for lhs ≤ rhs (``sense="≤"``) or lhs ≥ rhs (``"≥"``); ``slack`` is a relative tolerance of the
+    comparison for rounding."""
+    if sense not in ("≤", "≥"):
+        raise ValueError(f"bound_case sense={sense!r}: expected '≤' or '≥'")
+    small, large = (lhs, rhs) if sense == "≤" else (rhs, lhs)
+    finite = math.isfinite(lhs) and math.isfinite(rhs)
+    passed = bool(finite and small <= large + slack * abs(rhs))
+    return Case(case, formula, formula_tex, float(lhs), float(rhs), _margin(small, large, unit), unit, passed)
 
 
 def _margin(small: float, large: float, unit: str) -> float:
