@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -182,12 +183,28 @@ def test_mini_and_full_bench_the_whole_colt_sigma_sweep():
             "unknown method(s) Newton",
         ),
         (["figures", "--checks", "{tmp}/none", "--bench", "{tmp}", "--out", "{tmp}/fig"], "missing input"),
+        (["bench", "--out", "{tmp}", "--protocol", "paper"], "unknown protocol 'paper'"),
+        (
+            ["bench", "--out", "{tmp}", "--protocol", "official", "--problems", "a1a:svm", "digits-svm"],
+            "unknown problem 'digits-svm' for protocol 'official'",
+        ),
+        (["bench", "--out", "{tmp}", "--problems", "a1a:svm"], "unknown problem 'a1a:svm'"),
+        (
+            ["bench", "--out", "{tmp}", "--protocol", "official", "--methods", "OSGM-H"],
+            "unknown method(s) OSGM-H for protocol 'official'",
+        ),
+        (
+            ["bench", "--out", "{tmp}", "--problems", "svmlight:{tmp}/corrupt.svm:svm"],
+            "corrupt.svm is not valid",
+        ),
     ],
 )
 def test_bad_input_gives_a_one_line_error(argv, message, tmp_path, capsys):
+    (tmp_path / "corrupt.svm").write_text("+1 1:0.5 2:x\n")
     assert cli.main([a.replace("{tmp}", str(tmp_path)) for a in argv]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "bench.csv").exists()  # nothing ran, nothing half-written
 
 
 def test_module_entry_point_reports_errors_in_one_line(tmp_path):
@@ -209,6 +226,24 @@ def test_module_entry_point_reports_errors_in_one_line(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"error: svmlight file not found: {tmp_path}/missing.txt"]
+
+
+def test_json_is_written_atomically_through_unique_temporaries(tmp_path):
+    """Two writers of the same file never share a temporary: each reader sees one whole payload."""
+    target = tmp_path / "checks.json"
+    payloads = [json.dumps({"writer": i, "pad": "x" * 200_000}) for i in range(2)]
+
+    def write(i: int) -> None:
+        for _ in range(20):
+            cli.write_atomic(target, payloads[i])
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert target.read_text() in payloads
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checks.json"]
 
 
 def test_usage_errors_are_one_line(capsys):

@@ -123,7 +123,8 @@ def test_regret_stays_below_the_learner_bound_on_linear_losses(learner):
 
 
 def test_scalar_vanilla_osgm_h_with_ogd_is_normalised_hdm():
-    """Scalar OSGM-H + OGD + vanilla steps = HDM with normalised hypergradient (osgm.md §1.7)."""
+    """Scalar OSGM-H + OGD + vanilla steps = HDM with normalised hypergradient (COLT 2025, arXiv 2411.01803:
+    OGD on the scalar h_x is the normalised HDM update)."""
     eta, x, alpha = 0.3, QUADRATIC.x0.copy(), 0.0
     trace = run_osgm(
         QUADRATIC,
