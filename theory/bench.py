@@ -152,7 +152,7 @@ def run_benchmark(
                 f"unknown method(s) {', '.join(unknown)} for protocol {protocol.name!r}: expected names "
                 f"from {', '.join(protocol.methods)}"
             )
-    built = [protocol.build(name, size) for name in problem_names]  # every name is checked before any run
+    built = [protocol.build(name, size, cache_dir) for name in problem_names]  # all checked before any run
     rows, curves = [], []
     for name, bench_problem in zip(problem_names, built, strict=True):
         problem = bench_problem.problem

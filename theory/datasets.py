@@ -15,10 +15,13 @@ Preprocessing (chosen in this project, documented so results can be compared):
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
 import scipy.sparse
+
+from theory.cache import load_or_compute, resolve_cache_dir
 
 FASHION_MNIST_ROOT = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES = (
@@ -67,11 +70,14 @@ def fashion_mnist_pair(
     split: str = "train",
     root: Path | str = FASHION_MNIST_ROOT,
     seed: int = 0,
+    cache_dir: Path | str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two Fashion-MNIST classes as a binary problem (default T-shirt/top vs Shirt, the hardest pair).
 
     ``pool`` average-pools the 28×28 images by ``pool × pool`` blocks (28 must be divisible by it);
-    ``n_samples`` draws a seeded subsample without replacement (all rows when None).
+    ``n_samples`` draws a seeded subsample without replacement (all rows when None). The selected uint8
+    images are cached (``theory.cache``, keyed by the arguments and the files' size and time), so a
+    later call neither decodes the files nor imports the training package.
     """
     root = Path(root)
     prefix = {"train": "train", "test": "t10k"}.get(split)
@@ -89,20 +95,27 @@ def fashion_mnist_pair(
         raise ValueError(f"Fashion-MNIST classes ({positive}, {negative}): need two distinct labels in 0..9")
     if pool < 1 or 28 % pool:
         raise ValueError(f"pool={pool}: must divide 28")
-    from stepsize.data.fashion_mnist import read_idx  # here, not at the top: it imports torch
+    stats = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in (images_path, labels_path)]
+    key = hashlib.sha256(repr((positive, negative, n_samples, seed, stats)).encode()).hexdigest()[:20]
 
-    images = read_idx(images_path)
-    labels = read_idx(labels_path)
-    keep = np.flatnonzero((labels == positive) | (labels == negative))
-    if n_samples is not None:
-        if not 0 < n_samples <= keep.size:
-            raise ValueError(f"n_samples={n_samples}: must be in 1..{keep.size}")
-        keep = np.sort(np.random.default_rng(seed).choice(keep, size=n_samples, replace=False))
-    X = images[keep].astype(np.float64) / 255.0
+    def select() -> dict[str, np.ndarray]:
+        from stepsize.data.fashion_mnist import read_idx  # here, not at the top: it imports torch
+
+        images, labels = read_idx(images_path), read_idx(labels_path)
+        keep = np.flatnonzero((labels == positive) | (labels == negative))
+        if n_samples is not None:
+            if not 0 < n_samples <= keep.size:
+                raise ValueError(f"n_samples={n_samples}: must be in 1..{keep.size}")
+            keep = np.sort(np.random.default_rng(seed).choice(keep, size=n_samples, replace=False))
+        return {"images": images[keep], "labels": labels[keep]}
+
+    pair = load_or_compute(resolve_cache_dir(cache_dir) / f"fmnist-pair-{key}.npz", select)
+    images, labels = pair["images"], pair["labels"]
+    X = images.astype(np.float64) / 255.0
     if pool > 1:
         side = 28 // pool
         X = X.reshape(-1, side, pool, side, pool).mean(axis=(2, 4))
-    return X.reshape(len(keep), -1), np.where(labels[keep] == positive, 1.0, -1.0)
+    return X.reshape(len(labels), -1), np.where(labels == positive, 1.0, -1.0)
 
 
 def svmlight(

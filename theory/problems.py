@@ -221,16 +221,17 @@ class _MarginProblem(Problem):
             self.ZT = self.Z.T
         self.x0 = unit_random_start(self.Z.shape[1]) if x0 is None else np.asarray(x0, dtype=np.float64)
         self.name = name
-        self._last_margins: tuple[np.ndarray, np.ndarray] | None = None
+        self._last_margins: tuple[bytes, np.ndarray] | None = None
 
     def margins(self, x: np.ndarray) -> np.ndarray:
         """Z x, remembered for the last x (methods often ask for f and ∇f at the same point); read-only."""
+        key = x.tobytes()
         last = self._last_margins
-        if last is not None and np.array_equal(last[0], x):
+        if last is not None and last[0] == key:
             return last[1]
         margins = self.Z @ x
         margins.flags.writeable = False
-        self._last_margins = (np.array(x, copy=True), margins)
+        self._last_margins = (key, margins)
         return margins
 
     @cached_property
