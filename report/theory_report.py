@@ -55,7 +55,9 @@ def tex_number(value: float) -> str:
     if value == 0 or 1e-2 <= abs(value) < 1e3:
         return f"${value:.3g}$"
     mantissa, exponent = f"{value:.2e}".split("e")
-    return f"${mantissa.rstrip('0').rstrip('.')}\\times10^{{{int(exponent)}}}$"
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    power = f"10^{{{int(exponent)}}}"
+    return f"${power}$" if mantissa == "1" else f"${mantissa}\\times{power}$"
 
 
 def margin_text(margin: float, unit: str) -> str:
@@ -65,7 +67,7 @@ def margin_text(margin: float, unit: str) -> str:
     if unit == "factor":
         return f"$\\times {tex_number(margin).strip('$')}$"
     if unit == "decades":
-        return f"{margin:.2f} dec."
+        return f"{margin:.2f} dec." if abs(margin) >= 0.1 else f"{margin:.2g} dec."
     return f"${margin:+.3g}$"
 
 
@@ -73,8 +75,9 @@ def _verdict(passed: bool) -> str:
     return "yes" if passed else "\\textbf{no}"
 
 
-def _tabular(columns: str, header: list[str], body: list[list[str]]) -> str:
-    rows = [" & ".join(row) + " \\\\" for row in body]
+def _tabular(columns: str, header: list[str], body: list[list[str] | str]) -> str:
+    """A booktabs tabular; a row is a list of cells or a raw line such as ``\\midrule``."""
+    rows = [row if isinstance(row, str) else " & ".join(row) + " \\\\" for row in body]
     return "\n".join(["\\begin{tabular}{" + columns + "}", "\\toprule", " & ".join(header) + " \\\\",
                       "\\midrule", *rows, "\\bottomrule", "\\end{tabular}", ""])
 
@@ -94,9 +97,11 @@ def check_cases(checks: list[dict]) -> pd.DataFrame:
 
 def theory_checks_table(checks: list[dict]) -> str:
     """The paper's table of bound checks: one row per case."""
-    body = []
-    for check in checks:
+    body: list[list[str] | str] = []
+    for number_of_check, check in enumerate(checks):
         title = CHECK_TITLES.get(check["name"], escape(check["name"]))
+        if number_of_check:
+            body.append("\\midrule")  # a rule between checks
         for i, case in enumerate(check.get("cases") or [{}]):
             formula = case.get("formula_tex")
             unit = case.get("margin_unit", "")
@@ -104,7 +109,7 @@ def theory_checks_table(checks: list[dict]) -> str:
                          f"${formula}$" if formula else "--", tex_number(_float(case.get("lhs"))),
                          tex_number(_float(case.get("rhs"))), margin_text(_float(case.get("margin")), unit),
                          _verdict(bool(case.get("passed", check["passed"])))])
-    columns = ">{\\raggedright}p{0.12\\linewidth}>{\\raggedright}p{0.2\\linewidth}lrrrl"
+    columns = ">{\\raggedright}p{0.11\\linewidth}>{\\raggedright}p{0.24\\linewidth}lrrrl"
     return _tabular(columns, ["Check", "Case", "Inequality", "Left", "Right", "Margin", "Holds"], body)
 
 
