@@ -20,8 +20,9 @@ that makes a count comparable with a published one.
 ``project`` is this project's protocol for its own problems (``theory.registry``); its conventions are, we
 think, the better ones for comparing methods, and each differs from the official one for a reason:
 
-- budget unit: 1000 *gradient calls*, every call counted, the same for every method (an iteration costs
-  one call in GD but two or more in HDM-Best's and OSGM's first rounds and in a line search);
+- budget unit: 1000 *gradient calls*, every call counted, the same for every method (in 1000 iterations
+  HDM-Best makes 1001 calls, Part II's OSGM 3 more for its probes and one more per accepted lookahead,
+  L-BFGS several per line search, and the official AGD a second, uncounted one per iteration);
 - L is the true smoothness constant (σ_max(Z)²/4 for logistic), x0 from numpy's PCG64 (seed 20250128),
   bias entry +1; the grids are in units of 1/L, so the L convention only shifts them;
 - grids: the official values with the default setting first (``full`` at mini and full size), or the
@@ -31,9 +32,12 @@ think, the better ones for comparing methods, and each differs from the official
   when none converges, the one with the smallest final gap (the official rule would report the first);
   ``converged`` means ‖∇f‖∞ < tol at the returned point within the budget.
 
-In both, a tuned method is charged the calls of its best setting only (the grid search is not charged), and
-once a setting has converged with c units, later settings run with a cap of c − 1 gradient calls (they can
-only win by converging strictly earlier; the methods' budget-dependent constants keep the protocol budget).
+In both, a tuned method is charged the calls of its best setting only (the grid search is not charged). To
+save time the settings run in a search order (HDM-Best: its default first, then by decreasing lr), and once
+one has converged with c units, later ones run with a cap of c − 1 gradient calls (c for a setting earlier
+in grid order, which would win the tie): they can only win by converging within it, so the result is the
+one an uncapped search in grid order gives. The methods' budget-dependent constants keep the protocol
+budget.
 """
 
 from __future__ import annotations
