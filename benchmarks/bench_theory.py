@@ -1,16 +1,19 @@
-"""Time `python -m theory check` + `python -m theory bench` on a size (default mini) against the 60 s target.
+"""Time the theory part of the DAG on a size (default mini) against the 60 s target: `python -m theory check`,
+`python -m theory bench` (project protocol) and `python -m theory bench --protocol official`.
 
-Runs both commands as subprocesses (as the DAG does) twice: with an empty f*/SDP cache (cold: includes the
-reference solves and the κ* SDPs) and again with that cache filled (warm). Prints each wall time, the
-ratio to the target, and the load average (the machine is shared; the coordinator re-measures).
+Runs the three commands as subprocesses (as the DAG does) twice: with an empty f*/SDP cache (cold:
+includes the reference solves and the κ* SDPs) and again with that cache filled (warm). Prints each wall
+time and CPU time (user + system of the subprocess: what the wall time would be on an idle core), the totals
+against the target, and the load average (the machine is shared; the coordinator re-measures).
 
-    .venv/bin/python benchmarks/bench_theory.py [--size mini] [--target 60]
+    bin/with-env python benchmarks/bench_theory.py [--size mini] [--target 60]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -18,15 +21,23 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+COMMANDS = (("check",), ("bench",), ("bench", "--protocol", "official"))
 
 
-def timed(command: list[str]) -> float:
-    start = time.perf_counter()
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(command: list[str], cpu_totals: list[float]) -> float:
+    start, cpu_start = time.perf_counter(), _children_cpu()
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, _children_cpu() - cpu_start
+    cpu_totals.append(cpu)
     if result.returncode not in (0, 1):  # 1 = a bound check failed: still a timing, reported below
         sys.exit(f"command failed ({result.returncode}): {' '.join(command)}\n{result.stderr.strip()}")
-    print(f"    {' '.join(command[2:4])}: {wall:6.1f} s  ({result.stdout.strip().splitlines()[-1]})")
+    last_line = result.stdout.strip().splitlines()[-1]
+    print(f"    {' '.join(command[2:-6])}: {wall:6.1f} s wall, {cpu:6.1f} s CPU  ({last_line})")
     return wall
 
 
@@ -37,30 +48,33 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         cache, out = Path(tmp) / "cache", Path(tmp) / "out"
-        totals = {}
+        totals, cpu = {}, {}
         for label in ("cold cache", "warm cache"):
             print(f"{label}:")
+            cpu[label] = []
             totals[label] = sum(
                 timed(
                     [
                         sys.executable,
                         "-m",
                         "theory",
-                        command,
+                        *command,
                         "--out",
-                        str(out / command),
+                        str(out / "-".join(command)),
                         "--size",
                         args.size,
                         "--cache-dir",
                         str(cache),
-                    ]
+                    ],
+                    cpu[label],
                 )
-                for command in ("check", "bench")
+                for command in COMMANDS
             )
     for label, total in totals.items():
         print(
-            f"theory check + bench ({args.size}, {label}): {total:.1f} s = {total / args.target:.2f} × the "
-            f"{args.target:g} s target"
+            f"theory check + bench + official bench ({args.size}, {label}): {total:.1f} s wall = "
+            f"{total / args.target:.2f} × the {args.target:g} s target; {sum(cpu[label]):.1f} s CPU = "
+            f"{sum(cpu[label]) / args.target:.2f} ×"
         )
     print("load average (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg()))
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from report import claims as claims_mod
-from report import latex, macros, runs, tables, time_to_target, tuning
+from report import latex, macros, runs, tables, theory_report, time_to_target, tuning
 from report.grid import Grid
 from report.plan import runs as planned_runs
 from report.plan import selection_path
@@ -47,6 +47,9 @@ TABLE_FILES = (
     "table_profile.tex",
     "table_theory_checks.tex",
     "table_theory_bench.tex",
+    "theory_bench_official.csv",
+    "table_theory_diagnostics.tex",
+    "table_theory_bench_official.tex",
 )
 
 
@@ -61,7 +64,7 @@ class TheoryResults:
     checks: list[dict]
     wall_time_s: float
     bench: pd.DataFrame
-    bench_official: pd.DataFrame | None = None
+    official_bench: pd.DataFrame | None = None  # the official protocol's bench; None when it did not run
 
 
 def _read_bench(path: Path) -> pd.DataFrame:
@@ -77,16 +80,22 @@ def _read_bench(path: Path) -> pd.DataFrame:
 
 
 def read_theory(
-    checks_path: str | Path, bench_path: str | Path, official_path: str | Path | None = None
+    checks_path: str | Path, bench_path: str | Path, official_bench_path: str | Path | None = None
 ) -> TheoryResults:
-    """Load ``checks.json`` and ``bench.csv`` (and the official-protocol bench) with one-line errors
-    naming the file and the key."""
+    """Load ``checks.json``, ``bench.csv`` and the official protocol's ``bench.csv`` (default: ``official/``
+    beside ``bench.csv``; absent means not run) with one-line errors naming the file and the key."""
     checks_path, bench_path = Path(checks_path), Path(bench_path)
     for p in (checks_path, bench_path):
         if not p.is_file():
             raise TheoryInputError(
                 f"theory output not found: {p} (run `python -m theory check|bench --out DIR`)"
             )
+    official = Path(official_bench_path or bench_path.parent / "official" / "bench.csv")
+    if official_bench_path and not official.is_file():
+        raise TheoryInputError(
+            f"theory output not found: {official} "
+            "(run `python -m theory bench --protocol official --out DIR`)"
+        )
     try:
         data = json.loads(checks_path.read_text())
     except (ValueError, UnicodeDecodeError) as err:
@@ -99,9 +108,11 @@ def read_theory(
         for key in ("name", "passed"):
             if key not in c:
                 raise TheoryInputError(f"{checks_path}: checks[{i}] lacks key {key!r}")
-    official = _read_bench(Path(official_path)) if official_path and Path(official_path).is_file() else None
     return TheoryResults(
-        data["checks"], float(data.get("wall_time_s") or 0.0), _read_bench(bench_path), official
+        data["checks"],
+        float(data.get("wall_time_s") or 0.0),
+        _read_bench(bench_path),
+        _read_bench(official) if official.is_file() else None,
     )
 
 
@@ -154,7 +165,7 @@ def aggregate(
         time_to_target.performance_ratios(time_to_target.times_to_target(grid, evals)),
         float(grid.report["r_max"]),
     )
-    study = claims_mod.Study(grid, final, evals, selections, theory.bench, theory.bench_official)
+    study = claims_mod.Study(grid, final, evals, selections, theory.bench, theory.official_bench)
     claim_rows, verdicts = claims_mod.evaluate_all(study)
 
     for name, frame in (
@@ -174,10 +185,12 @@ def aggregate(
         ("swa_correlations", correlations),
     ):
         frame.to_csv(out / f"{name}.csv", index=False)
-    pd.DataFrame([{k: c.get(k) for k in ("name", "passed", "summary")} for c in theory.checks]).to_csv(
-        out / "theory_checks.csv", index=False
-    )
+    theory_report.check_cases(theory.checks).to_csv(out / "theory_checks.csv", index=False)
     theory.bench.to_csv(out / "theory_bench.csv", index=False)
+    official = theory.official_bench
+    (official if official is not None else theory.bench.iloc[0:0]).to_csv(
+        out / "theory_bench_official.csv", index=False
+    )
 
     (out / "table_main.tex").write_text(latex.main_table(summary, grid))
     (out / "table_main_swa.tex").write_text(latex.main_swa_table(summary, grid))
@@ -187,8 +200,10 @@ def aggregate(
     (out / "table_uba.tex").write_text(latex.uba_table(uba, grid))
     (out / "table_claims.tex").write_text(latex.claims_table(claim_rows))
     (out / "table_profile.tex").write_text(latex.profile_table(scores, grid))
-    (out / "table_theory_checks.tex").write_text(latex.theory_checks_table(theory.checks))
-    (out / "table_theory_bench.tex").write_text(latex.theory_bench_table(theory.bench))
+    (out / "table_theory_checks.tex").write_text(theory_report.theory_checks_table(theory.checks))
+    (out / "table_theory_diagnostics.tex").write_text(theory_report.theory_diagnostics_table(theory.checks))
+    (out / "table_theory_bench.tex").write_text(theory_report.theory_bench_table(theory.bench))
+    (out / "table_theory_bench_official.tex").write_text(theory_report.theory_bench_table(official))
 
     counts = {phase: len(planned_runs(grid, phase)) for phase in ("final", "tune", "plateau")}
     tune_records = runs.load(grid, "tune", runs_root)

@@ -395,26 +395,15 @@ def claim_macros(book: MacroBook, grid: Grid, claim_rows: pd.DataFrame, verdicts
         if rows["unit"].isin(["calls", "problems won"]).any() or (len(margins) and margins.min() >= 1 / 3):
             robust += 1
     book.add("numClaimsRobust", str(robust), f"{src}: margin >= 1/3 on every deciding row")
-    hdm = claim_rows[
-        claim_rows["claim_id"].isin(["hdm_official", "hdm_project"])
-        & claim_rows["setting"].str.endswith("all problems")
-    ]
-    book.add(
-        "hdmSentence",
-        " ".join(f"{escape(r['setting'].split(':')[0])}: {escape(r['detail'])}." for _, r in hdm.iterrows())
-        or "No benchmark ran.",
-        f"{src}: claim_id=hdm_official/hdm_project, setting=all problems",
-    )
 
 
 def theory_macros(book: MacroBook, theory: Any) -> None:
-    """Counts from the theory checks and benchmark."""
-    src = "theory/checks.json, theory/bench.csv"
-    book.add("theoryChecksPassed", str(sum(bool(c["passed"]) for c in theory.checks)), src)
-    book.add("theoryChecksTotal", str(len(theory.checks)), src)
-    book.add("theoryWallSeconds", number(theory.wall_time_s, 0), src)
-    book.add("numBenchProblems", str(theory.bench["problem"].nunique()), src)
-    book.add("numBenchMethods", str(theory.bench["method"].nunique()), src)
+    """The theory part's macros, made by `report.theory_report.theory_macros`; literal names there.."""
+    from report import theory_report
+
+    for name, value in theory_report.theory_macros(theory).items():
+        book.add(name, value, "theory/checks.json, theory/bench.csv, theory/official/bench.csv "
+                 "(report.theory_report)")
 
 
 def provenance_macros(book: MacroBook, records: dict, final: pd.DataFrame, job_seconds: float | None) -> None:

@@ -88,8 +88,8 @@ def refuse_failed(records: dict[Any, dict[str, Any]], paths: dict[Any, Any]) -> 
     failed = [k for k, rec in records.items() if rec.get("status") == "failed"]
     if failed:
         first = failed[0]
-        raise RecordError(f"{len(failed)} run(s) failed, e.g. {paths[first]}: {records[first].get('error')}; fix "
-                          "the cause and rerun the workflow, which retries only the failed runs")
+        raise RecordError(f"{len(failed)} run(s) failed, e.g. {paths[first]}: {records[first].get('error')}; "
+                          "fix the cause and rerun the workflow, which retries only the failed runs")
 
 
 def load(grid: Grid, phase: str, root: str | Path = ".") -> dict[Run, dict[str, Any]]:
@@ -97,7 +97,8 @@ def load(grid: Grid, phase: str, root: str | Path = ".") -> dict[Run, dict[str, 
     seed the profile plans for it; a failed run is an error (`refuse_failed`)."""
     root = Path(root)
     paths = {r: root / r.record(grid.profile) for r in runs(grid, phase)}
-    records = {r: read_record(paths[r], {"budget.steps": r.budget.steps, "train.seed": r.seed}) for r in paths}
+    records = {r: read_record(paths[r], {"budget.steps": r.budget.steps, "train.seed": r.seed})
+               for r in paths}
     refuse_failed(records, paths)
     return records
 

@@ -3,8 +3,9 @@
 `claim(out_dir)` creates the folder, takes an exclusive ``fcntl`` lock on ``DIR/.lock`` (released by the
 kernel when the process dies, even by SIGKILL, so a lock is never stale), writes the holder's PID and
 host into it, checks that a file can be written there, and only then removes the temporaries of writes
-cut short by a kill (the lock file itself is removed when the run is done) (``.<name>.<pid>.tmp``, `stepsize.run_record.temporary_path`): with the lock held, no
-other process is writing them. A second writer gets a one-line refusal naming the holder.
+cut short by a kill (``.<name>.<pid>.tmp``, `stepsize.run_record.temporary_path`): with the lock held, no
+other process is writing them. A second writer gets a one-line refusal naming the holder. The lock file
+itself is removed when the run is done.
 """
 
 from __future__ import annotations

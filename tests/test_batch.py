@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from stepsize import batch, config, run_dir, run_record
+from stepsize import config, run_dir, run_record
 from stepsize.train import main as train_main
 from stepsize.train import train
 
@@ -147,11 +147,11 @@ def test_a_second_writer_of_a_run_folder_is_refused_in_one_line(tmp_path, capsys
     out = tmp_path / "o"
     with run_dir.claim(out):
         proc = subprocess.run([sys.executable, "-m", "stepsize.train", str(BASE), "--out", str(out), "--set",
-                               *[f"{k}={json.dumps(v)}" for k, v in TINY.items()]], capture_output=True, text=True,
-                              cwd=ROOT, timeout=300)
+                               *[f"{k}={json.dumps(v)}" for k, v in TINY.items()]],
+                              capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 1
-    assert proc.stderr.strip().endswith(f"in use by pid {os.getpid()} on {os.uname().nodename} (one writer per "
-                                        "run folder)") and proc.stderr.count("\n") == 1
+    assert proc.stderr.strip().endswith(f"in use by pid {os.getpid()} on {os.uname().nodename} "
+                                        "(one writer per run folder)") and proc.stderr.count("\n") == 1
     assert not (out / "run.json").exists()
 
 
@@ -159,7 +159,8 @@ def test_an_unwritable_output_folder_is_refused_before_any_compute(tmp_path, cap
     args = [str(BASE), "--set", *[f"{k}={json.dumps(v)}" for k, v in TINY.items()]]
     assert train_main([*args[:1], "--out", "/proc/self", *args[1:]]) == 1
     err = capsys.readouterr().err
-    assert "--out /proc/self: cannot write there" in err and "nothing was trained" in err and err.count("\n") == 1
+    assert "--out /proc/self: cannot write there" in err and "nothing was trained" in err
+    assert err.count("\n") == 1
 
 
 def test_a_full_disk_when_writing_the_record_is_one_line(tmp_path, capsys, monkeypatch):
@@ -173,7 +174,8 @@ def test_a_full_disk_when_writing_the_record_is_one_line(tmp_path, capsys, monke
         return real(src, dst)
 
     monkeypatch.setattr(os, "replace", full)
-    args = [str(BASE), "--out", str(tmp_path / "o"), "--set", *[f"{k}={json.dumps(v)}" for k, v in TINY.items()]]
+    args = [str(BASE), "--out", str(tmp_path / "o"), "--set",
+            *[f"{k}={json.dumps(v)}" for k, v in TINY.items()]]
     assert train_main(args) == 1
     err = capsys.readouterr().err
     assert "No space left on device" in err and "run.json" in err and err.count("\n") == 1

@@ -38,8 +38,9 @@ def test_lint_is_clean():
 def test_bad_profiles_fail_when_the_dag_is_built_with_one_clear_line(tmp_path):
     cases = {
         "fractions": ({"budget_fractions": [1.5]}, "budget_fractions: must be a list of numbers in (0, 1]"),
-        "misspelt": ({"strategies": {**SMOKE["strategies"], "cosine": {"schedule.nam": "cosine",
-                                                                      "tune": {"optimizer.lr": [0.05, 0.1]}}}},
+        "misspelt": ({"strategies": {**SMOKE["strategies"],
+                                     "cosine": {"schedule.nam": "cosine",
+                                                "tune": {"optimizer.lr": [0.05, 0.1]}}}},
                      "strategy cosine: schedule.nam"),
         "badseed": ({"seeds": [0, -1]}, "seeds: must be a list of distinct integers in [0, 2^31)"),
     }
@@ -84,8 +85,8 @@ def test_a_second_workflow_run_in_the_same_folder_is_refused(copy):
         lock.truncate(0)
         lock.write("snakemake pid 1234\n")
         lock.flush()
-        proc = snakemake("results/smoke/profile.json", "--cores", "1", "--configfile", "experiments/smoke.yaml",
-                         cwd=copy)
+        proc = snakemake("results/smoke/profile.json", "--cores", "1", "--configfile",
+                         "experiments/smoke.yaml", cwd=copy)
     assert proc.returncode != 0
     assert "another snakemake runs this workflow" in proc.stdout + proc.stderr
     assert "snakemake pid 1234" in proc.stdout + proc.stderr

@@ -18,9 +18,9 @@ from report import grid, plan
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = sorted((ROOT / "experiments").glob("*.yaml"))
-CONTENDERS = {"constant", "step", "multistep", "exponential", "cosine", "linear", "polynomial", "rex", "rex_code",
-              "onecycle", "wsd", "wsd_linear", "cyclic", "uba", "osgm", "sf_sgd", "sf_adamw", "adamw_cosine",
-              "adamw_linear", "prodigy", "dadapt", "dog"}
+CONTENDERS = {"constant", "step", "multistep", "exponential", "cosine", "linear", "polynomial", "rex",
+              "rex_code", "onecycle", "wsd", "wsd_linear", "cyclic", "uba", "osgm", "sf_sgd", "sf_adamw",
+              "adamw_cosine", "adamw_linear", "prodigy", "dadapt", "dog"}
 
 
 def dry_run(*args: str, env: dict | None = None) -> str:
@@ -112,7 +112,8 @@ TRAIN_JOBS = {"mini": 22 + 22 + 1, "cifar10": 22 + 22 * 2 + 1, "cifar100": 22 + 
               "imagenet": 22 + 22 * 6 + 1, "imagenet_rn18": 22 + 22 * 6 + 1}
 STRATEGIES = 22
 OTHER_JOBS = {"profile_json": 1, "plan": TRAIN_JOBS["mini"], "select": STRATEGIES, "theory_check": 1,
-              "theory_bench": 1, "theory_figures": 1, "aggregate": 1, "training_figures": 1,
+              "theory_bench": 1, "theory_bench_official": 1, "theory_figures": 1, "aggregate": 1,
+              "training_figures": 1,
               "schedule_figure": 1, "paper": 1, "notebook": 2, "all": 1}
 
 

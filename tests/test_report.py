@@ -335,17 +335,24 @@ def test_trace_prints_the_chain_behind_a_macro(study):
 
 
 def test_every_macro_name_is_literal_in_the_source():
-    """grep finds where each macro is made: every name passed to MacroBook.add is a string literal."""
+    """grep finds where each macro is made: every name passed to MacroBook.add is a string literal, a claim's
+    literal `verdict_macro`, or a key of the literal dict `report.theory_report.theory_macros` returns."""
     import ast
 
     for module in ("report/macros.py", "report/claims/registry.py"):
         tree = ast.parse((ROOT / module).read_text())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add" and node.args:
-                first = node.args[0]
-                assert isinstance(first, ast.Constant) or (
-                    isinstance(first, ast.Attribute) and first.attr == "verdict_macro"
-                ), ast.unparse(node)
+        for function in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]:
+            for node in ast.walk(function):
+                if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "add" and node.args:
+                    first = node.args[0]
+                    literal = isinstance(first, ast.Constant) or (
+                        isinstance(first, ast.Attribute) and first.attr == "verdict_macro")
+                    assert literal or function.name == "theory_macros", ast.unparse(node)
+    theory = ast.parse((ROOT / "report/theory_report.py").read_text())
+    (made,) = [n for n in theory.body if isinstance(n, ast.FunctionDef) and n.name == "theory_macros"]
+    (returned,) = [n.value for n in ast.walk(made) if isinstance(n, ast.Return)]
+    assert isinstance(returned, ast.Dict) and returned.keys
+    assert all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in returned.keys)
 
 
 def test_cli_reports_missing_input_in_one_line(study, tmp_path):

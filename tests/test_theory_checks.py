@@ -8,7 +8,6 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from theory import chebyshev
-from theory.check_runs import centred, osgm_g_theory_step, run_checks, run_convex_hypergradient
 from theory.checks import (
     check_convex_hypergradient,
     check_kappa_star_rate,
@@ -16,14 +15,17 @@ from theory.checks import (
     check_superlinear,
     check_uba_chebyshev,
     gradient_norm_chain,
+    osgm_g_theory_step,
+    run_checks,
 )
+from theory.checks.convex_hypergradient import run_convex_hypergradient
 from theory.feedback import HypergradientFeedback, RatioFeedback
 from theory.fstar import reference_solution
 from theory.learners import AdaGrad, Box, FrobeniusBall, ProjectedOGD
 from theory.osgm import run_osgm
 from theory.preconditioner import _jacobi_normalised, optimal_diagonal_preconditioner, sdp_barrier
-from theory.problems import badly_scaled_quadratic, colt_least_squares, random_quadratic
 from theory.registry import build_problem
+from theory.synthetic import badly_scaled_quadratic, centred, colt_least_squares, random_quadratic
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -52,7 +54,9 @@ def test_every_check_passes_on_the_smoke_runs(smoke_results):
     }
     for result in smoke_results.values():
         assert result.passed, result.summary
-        assert set(result.record()) == {"name", "passed", "summary", "numbers"}
+        record = result.record()
+        assert set(record) == {"name", "passed", "summary", "cases", "numbers"}
+        assert record["cases"] and all(case["passed"] for case in record["cases"])
 
 
 # 1. ratio chaining
@@ -240,7 +244,8 @@ def test_convex_check_rejects_a_trace_of_another_problem(convex_setup):
 
 def test_convex_runner_uses_the_attained_minimiser(cache, monkeypatch):
     monkeypatch.setattr(
-        "theory.check_runs.build_problem", lambda name, size: build_problem("breast_cancer-logistic", size)
+        "theory.checks.convex_hypergradient.build_problem",
+        lambda name, size: build_problem("breast_cancer-logistic", size),
     )
     with pytest.raises(ValueError, match="needs an attained minimiser"):
         run_convex_hypergradient("smoke", cache)
@@ -356,7 +361,7 @@ def test_uba_algebra():
         chebyshev.chebyshev_worst_case(1 / kappa, 1.0, T), rel=1e-8
     )
     with pytest.raises(ValueError, match="phi=0"):
-        chebyshev.uba_fraction(s, 0.0)
+        chebyshev.uba_steps(T, 1.0, kappa, 0.0)
 
 
 # SDP for κ*

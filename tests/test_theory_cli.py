@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -12,17 +13,10 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from theory import __main__ as cli
-from theory.bench import (
-    BENCH_COLUMNS,
-    CURVE_COLUMNS,
-    METHODS,
-    SIZE_GRID,
-    SIZE_PROBLEMS,
-    method_specs,
-    run_method,
-)
+from theory.bench import BENCH_COLUMNS, CURVE_COLUMNS, run_method
+from theory.bench_methods import method_specs
 from theory.checks import CheckResult
-from theory.registry import build_problem
+from theory.protocols import PROJECT
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -77,7 +71,13 @@ def test_check_writes_valid_json(outputs):
     assert rc_check == 0
     payload = json.loads((root / "check" / "checks.json").read_text())
     assert [c["name"] for c in payload["checks"]] == ["ratio_chaining", "superlinear", "uba_chebyshev"]
-    assert all(set(c) == {"name", "passed", "summary", "numbers"} and c["passed"] for c in payload["checks"])
+    assert all(
+        set(c) == {"name", "passed", "summary", "cases", "numbers"} and c["passed"] for c in payload["checks"]
+    )
+    for check in payload["checks"]:
+        assert check["cases"] and {"case", "formula", "formula_tex", "lhs", "rhs", "margin", "passed"} <= set(
+            check["cases"][0]
+        )
     assert payload["wall_time_s"] > 0 and payload["size"] == "smoke"
     assert set(json.loads((root / "check" / "check_data.json").read_text())) == {
         "ratio_chaining",
@@ -93,7 +93,8 @@ def test_bench_writes_the_protocol_table(outputs):
     curves = pd.read_csv(root / "bench" / "curves.csv")
     assert list(table.columns) == BENCH_COLUMNS and list(curves.columns) == CURVE_COLUMNS
     assert set(table["problem"]) == {"quadratic-scaled", "colt_ls-0.1"}
-    assert set(table["method"]) == set(METHODS)  # quadratics get GD-OptDiag too
+    assert set(table["method"]) == set(PROJECT.methods)  # quadratics get GD-OptDiag too
+    assert set(table["protocol"]) == {"project"}
     assert (table["grad_calls"] <= 1000).all() and (table["grad_calls"] > 0).all()
     assert (table.loc[table["converged"], "final_grad_inf"] < 1e-4).all()
     assert table.set_index(["problem", "method"]).loc[("quadratic-scaled", "HDM-Best"), "converged"]
@@ -132,14 +133,19 @@ def test_figures_have_stable_names(outputs):
 
 def test_a_failing_check_gives_exit_status_one(tmp_path, monkeypatch):
     failing = CheckResult("uba_chebyshev", False, "forced failure", {"x": 1.0})
-    monkeypatch.setattr("theory.check_runs.run_checks", lambda size, names, cache_dir: [failing])
+    monkeypatch.setattr("theory.checks.run_checks", lambda size, names, cache_dir: [failing])
     assert cli.main(["check", "--out", str(tmp_path), "--size", "smoke"]) == 1
     assert json.loads((tmp_path / "checks.json").read_text())["checks"][0]["passed"] is False
 
 
+def _specs(name: str, grid: str):
+    bench_problem = PROJECT.build(name, "smoke")
+    return bench_problem.problem, {s.name: s for s in method_specs(bench_problem, PROJECT, grid)}
+
+
 def test_grid_search_reports_the_best_setting_and_its_calls_only():
-    problem = build_problem("quadratic-scaled", "smoke")
-    spec = next(s for s in method_specs(problem, grid="official") if s.name == "HDM-Best")
+    problem, specs = _specs("quadratic-scaled", "full")
+    spec = specs["HDM-Best"]
     best = run_method(problem, spec, 0.0)
     assert best.row["converged"] and len(spec.settings) == 20
     singles = [run_method(problem, type(spec)(spec.name, [setting]), 0.0).row for setting in spec.settings]
@@ -152,8 +158,8 @@ def test_grid_search_reports_the_best_setting_and_its_calls_only():
 
 def test_adaptive_ratio_feedback_never_uses_fstar():
     """OSGM-R (adaptive f*) end to end: the known f* only labels the curves, never changes the run."""
-    problem = build_problem("colt_ls-0.1", "smoke")
-    spec = next(s for s in method_specs(problem, grid="reduced") if s.name == "OSGM-R (adaptive f*)")
+    problem, specs = _specs("colt_ls-0.1", "reduced")
+    spec = specs["OSGM-R (adaptive f*)"]
     right, wrong = run_method(problem, spec, 0.0), run_method(problem, spec, -5.0)
     assert right.row["converged"] and right.row["final_grad_inf"] < 1e-4
     for key in ("grad_calls", "func_calls", "setting"):
@@ -163,9 +169,9 @@ def test_adaptive_ratio_feedback_never_uses_fstar():
 
 def test_mini_and_full_bench_the_whole_colt_sigma_sweep():
     for size in ("mini", "full"):
-        sweep = [p for p in SIZE_PROBLEMS[size] if p.startswith("colt_ls-")]
+        sweep = [p for p in PROJECT.problems(size) if p.startswith("colt_ls-")]
         assert sweep == ["colt_ls-0.0001", "colt_ls-0.001", "colt_ls-0.01", "colt_ls-0.1"]
-    assert SIZE_GRID["mini"] == "official"
+    assert PROJECT.size_grid["mini"] == "full"
 
 
 @pytest.mark.parametrize(
@@ -177,12 +183,28 @@ def test_mini_and_full_bench_the_whole_colt_sigma_sweep():
             "unknown method(s) Newton",
         ),
         (["figures", "--checks", "{tmp}/none", "--bench", "{tmp}", "--out", "{tmp}/fig"], "missing input"),
+        (["bench", "--out", "{tmp}", "--protocol", "paper"], "unknown protocol 'paper'"),
+        (
+            ["bench", "--out", "{tmp}", "--protocol", "official", "--problems", "a1a:svm", "digits-svm"],
+            "unknown problem 'digits-svm' for protocol 'official'",
+        ),
+        (["bench", "--out", "{tmp}", "--problems", "a1a:svm"], "unknown problem 'a1a:svm'"),
+        (
+            ["bench", "--out", "{tmp}", "--protocol", "official", "--methods", "OSGM-H"],
+            "unknown method(s) OSGM-H for protocol 'official'",
+        ),
+        (
+            ["bench", "--out", "{tmp}", "--problems", "svmlight:{tmp}/corrupt.svm:svm"],
+            "corrupt.svm is not valid",
+        ),
     ],
 )
 def test_bad_input_gives_a_one_line_error(argv, message, tmp_path, capsys):
+    (tmp_path / "corrupt.svm").write_text("+1 1:0.5 2:x\n")
     assert cli.main([a.replace("{tmp}", str(tmp_path)) for a in argv]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
+    assert not (tmp_path / "bench.csv").exists()  # nothing ran, nothing half-written
 
 
 def test_module_entry_point_reports_errors_in_one_line(tmp_path):
@@ -204,6 +226,24 @@ def test_module_entry_point_reports_errors_in_one_line(tmp_path):
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [f"error: svmlight file not found: {tmp_path}/missing.txt"]
+
+
+def test_json_is_written_atomically_through_unique_temporaries(tmp_path):
+    """Two writers of the same file never share a temporary: each reader sees one whole payload."""
+    target = tmp_path / "checks.json"
+    payloads = [json.dumps({"writer": i, "pad": "x" * 200_000}) for i in range(2)]
+
+    def write(i: int) -> None:
+        for _ in range(20):
+            cli.write_atomic(target, payloads[i])
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert target.read_text() in payloads
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["checks.json"]
 
 
 def test_usage_errors_are_one_line(capsys):

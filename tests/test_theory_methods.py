@@ -7,7 +7,6 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 from theory import baselines, hdm
-from theory.bench import osgm_h_diagonal
 from theory.feedback import (
     GradientNormFeedback,
     HypergradientFeedback,
@@ -17,8 +16,9 @@ from theory.feedback import (
 )
 from theory.learners import AdaGrad, Box, FrobeniusBall, ProjectedOGD
 from theory.oracle import BudgetExhausted, CountingOracle
-from theory.osgm import run_osgm
-from theory.problems import LogisticRegression, Quadratic, random_quadratic
+from theory.osgm import osgm_h_diagonal, run_osgm
+from theory.problems import LogisticRegression, Quadratic
+from theory.synthetic import random_quadratic
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -123,7 +123,8 @@ def test_regret_stays_below_the_learner_bound_on_linear_losses(learner):
 
 
 def test_scalar_vanilla_osgm_h_with_ogd_is_normalised_hdm():
-    """Scalar OSGM-H + OGD + vanilla steps = HDM with normalised hypergradient (osgm.md §1.7)."""
+    """Scalar OSGM-H + OGD + vanilla steps = HDM with normalised hypergradient (COLT 2025, arXiv 2411.01803:
+    OGD on the scalar h_x is the normalised HDM update)."""
     eta, x, alpha = 0.3, QUADRATIC.x0.copy(), 0.0
     trace = run_osgm(
         QUADRATIC,
@@ -218,7 +219,7 @@ EASY = random_quadratic(10, 10.0, seed=5)
     ("label", "runner"),
     [
         ("HDM-Best", lambda o, x: hdm.hdm_best(o, x, L=EASY.L, tol=1e-6)),
-        ("OSGM", lambda o, x: hdm.osgm_parameter_free(o, x, tol=1e-6)),
+        ("OSGM", lambda o, x: hdm.osgm_parameter_free(o, x, probes=np.random.default_rng(0), tol=1e-6)),
         ("GD", lambda o, x: baselines.gradient_descent(o, x, step=1 / EASY.L, tol=1e-6)),
         ("GD-HB", lambda o, x: baselines.heavy_ball(o, x, step=1 / EASY.L, beta=0.5, tol=1e-6)),
         ("AGD-CVX", lambda o, x: baselines.nesterov_convex(o, x, L=EASY.L, tol=1e-6)),
@@ -233,7 +234,10 @@ def test_every_method_reaches_tolerance_on_an_easy_quadratic(label, runner):
     oracle = CountingOracle(EASY, max_grad_calls=3000, fstar=0.0)
     x = runner(oracle, EASY.x0.copy())
     assert np.max(np.abs(EASY.grad(x))) < 1e-6, label
-    assert 0 < oracle.grad_calls < 3000 and len(oracle.curve_gaps) == oracle.grad_calls
+    n = oracle.grad_calls
+    calls, gaps = oracle.curve()
+    assert 0 < n < 3000 and calls == sorted({c for c in range(1, n + 1) if c <= 100 or c % 10 == 0} | {n})
+    assert len(gaps) == len(calls) and np.all(np.isfinite(gaps))
 
 
 def test_methods_stop_at_the_budget_and_return_their_iterate():

@@ -9,17 +9,9 @@ from threadpoolctl import threadpool_limits
 
 from theory import datasets, fstar
 from theory.fstar import reference_solution
-from theory.problems import (
-    LeastSquares,
-    LogisticRegression,
-    Quadratic,
-    SquaredHingeSVM,
-    badly_scaled_quadratic,
-    colt_least_squares,
-    logcosh_regression,
-    random_quadratic,
-)
+from theory.problems import LeastSquares, LogisticRegression, Quadratic, SquaredHingeSVM
 from theory.registry import build_problem
+from theory.synthetic import badly_scaled_quadratic, colt_least_squares, logcosh_regression, random_quadratic
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -79,6 +71,29 @@ def test_colt_least_squares_is_invertible_with_zero_minimum(tmp_path):
     ref = reference_solution(problem, cache_dir=tmp_path)
     assert problem.mu > 0 and ref.fstar < 1e-20 and ref.grad_inf < 1e-10
     assert np.linalg.norm(problem.x0) == pytest.approx(1.0)
+
+
+def test_colt_least_squares_is_symmetric_positive_definite_as_in_test_ls():
+    """M = (0.01G + I)·D·(0.01G + I)ᵀ + σI with one G: symmetric, eigenvalues ≥ σ; test_ls.m's σ = 1e-3."""
+    problem = colt_least_squares(dim=40)
+    assert problem.name == "colt_ls-0.001" and np.array_equal(problem.M, problem.M.T)
+    assert np.linalg.eigvalsh(problem.M).min() >= 1e-3 * (1 - 1e-9)
+
+
+def test_margin_problem_conventions_change_nothing_but_the_bias_sign():
+    """bias −1 (the official SVM) mirrors the bias weight; sparse Z gives the dense values to rounding."""
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((25, 3))
+    y = np.where(rng.random(25) > 0.5, 1.0, -1.0)
+    w = rng.standard_normal(4)
+    mirrored = w * np.array([1.0, 1.0, 1.0, -1.0])
+    for cls in (SquaredHingeSVM, LogisticRegression):
+        plus, minus = cls(X, y), cls(X, y, bias=-1.0, sparse=True, L=7.0)
+        assert minus.f(mirrored) == pytest.approx(plus.f(w), rel=1e-14)
+        assert np.allclose(minus.grad(mirrored) * np.array([1, 1, 1, -1.0]), plus.grad(w), rtol=1e-13)
+        assert minus.L == 7.0 and np.allclose(minus.data()[0], X) and np.array_equal(minus.data()[1], y)
+    with pytest.raises(ValueError, match="bias=2"):
+        SquaredHingeSVM(X, y, bias=2.0)
 
 
 def test_reference_solution_reaches_machine_precision_and_is_cached(tmp_path, monkeypatch):
@@ -157,6 +172,14 @@ def test_missing_files_name_the_path(tmp_path):
         build_problem(f"svmlight:{tmp_path / 'nowhere.svm'}:logistic", "mini")
     with pytest.raises(FileNotFoundError, match="apt-get install dataset-fashion-mnist"):
         datasets.fashion_mnist_pair(root=tmp_path)
+
+
+def test_a_corrupt_svmlight_file_is_a_one_line_error_naming_it(tmp_path):
+    path = tmp_path / "corrupt.svm"
+    path.write_text("+1 1:0.5 2:x\n-1 garbage\n")
+    with pytest.raises(ValueError, match=r"corrupt\.svm is not valid svmlight") as info:
+        build_problem(f"svmlight:{path}:svm", "mini")
+    assert len(str(info.value).splitlines()) == 1
 
 
 def test_svmlight_file_round_trip(tmp_path):

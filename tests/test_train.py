@@ -47,8 +47,8 @@ def test_the_cli_writes_the_record_of_design_5_without_heavy_imports(tmp_path):
             "swa.variants=[tail, swalr, ema]", "eval.at_fractions=[0.5, 1.0]"]
     code = (
         "import sys; from stepsize.train import main; rc = main(sys.argv[1:]); "
-        "heavy = [m for m in ('torchvision', 'pandas', 'scipy', 'matplotlib', 'ffcv', 'report', 'schedulefree', "
-        "'prodigyopt', 'dadaptation', 'dog') if m in sys.modules]; "
+        "heavy = [m for m in ('torchvision', 'pandas', 'scipy', 'matplotlib', 'ffcv', 'report', "
+        "'schedulefree', 'prodigyopt', 'dadaptation', 'dog') if m in sys.modules]; "
         "print('HEAVY', heavy); sys.exit(rc)"
     )
     proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=300)
@@ -56,7 +56,8 @@ def test_the_cli_writes_the_record_of_design_5_without_heavy_imports(tmp_path):
     assert "HEAVY []" in proc.stdout
     record = json.loads((out / "run.json").read_text())
     assert {"schema", "status", "diverged_step", "error", "config", "seed", "budget_steps", "curve", "evals",
-            "final", "averaged", "wall_time_s", "versions", "git_commit", "device", "code", "divergence"} <= set(record)
+            "final", "averaged", "wall_time_s", "versions", "git_commit", "device", "code",
+            "divergence"} <= set(record)
     assert record["status"] == "ok" and record["diverged_step"] is None and record["budget_steps"] == 30
     assert record["config"]["data"]["train_subset"] == 2000
     assert set(record["versions"]) == {"python", "torch", "numpy"}
@@ -87,7 +88,8 @@ def test_averaging_windows_and_anytime_evals(tmp_path):
     assert record["averaged"]["tail"]["start_step"] == 20
     first, middle, last = record["evals"]
     assert (first["step"], first["averaged"]) == (10, None)
-    assert middle["step"] == 30 and middle["averaged_variant"] == "tail" and middle["averaged"]["test_acc"] > 0.1
+    assert middle["step"] == 30 and middle["averaged_variant"] == "tail"
+    assert middle["averaged"]["test_acc"] > 0.1
     assert last["averaged"]["test_acc"] == record["averaged"]["tail"]["test_acc"]
     assert last["test_acc"] == record["final"]["test_acc"]
 

@@ -1,46 +1,90 @@
 """CLI (design.md §6):
 
     python -m theory check   --out DIR [--size smoke|mini|full] [--only NAME ...] [--cache-dir DIR]
-    python -m theory bench   --out DIR [--size smoke|mini|full] [--problems NAME ...] [--methods NAME ...]
+    python -m theory bench   --out DIR [--protocol project|official] [--size smoke|mini|full]
+                             [--problems NAME ...] [--methods NAME ...] [--cache-dir DIR] [--verbose]
     python -m theory figures --checks DIR --bench DIR --out FIGDIR
 
-``check`` writes DIR/checks.json ({"checks": [{name, passed, summary, numbers}], "wall_time_s", "size"}) and
-DIR/check_data.json (the figures' data); exit status 1 if any check fails. ``bench`` writes DIR/bench.csv
-and DIR/curves.csv. ``figures`` writes theory_check_<name>, theory_bench_<problem> and theory_summary as
-PDF + PNG. Bad input gives a one-line error and exit status 2.
+``check`` writes DIR/checks.json ({"checks": [{name, passed, summary, numbers, cases}], "wall_time_s",
+"size"}) and DIR/check_data.json (the figures' data); exit status 1 if any check fails. ``bench`` writes
+DIR/bench.csv and DIR/curves.csv under the chosen protocol (``theory.protocols``). ``figures`` writes
+theory_check_<name>, theory_bench_<problem> and theory_summary as PDF + PNG. Bad input (an unknown protocol,
+problem, method or size, a missing or unreadable file) gives a one-line error on stderr and exit status 2.
 
-BLAS is limited to one thread before numpy is imported: these problems are tiny, and multithreaded
-OpenBLAS is many times slower on a shared 2-core machine.
+Before numpy is imported, BLAS is limited to one thread (these problems are tiny, and multithreaded
+OpenBLAS is many times slower on a shared 2-core machine). For ``bench --protocol official``, whose counts
+are compared with the authors' code, OpenBLAS is also told to use its AVX2 ("Haswell") kernels on a CPU with
+AVX2 and FMA, unless OPENBLAS_CORETYPE is already set: its AVX-512 kernels round differently, and
+L-BFGS-B's counts follow (a1a SVM, L-BFGS-M10: 318 calls with the AVX2 kernels, as the authors' code gives
+on AVX2 machines, 324 with the AVX-512 ones). The other commands keep OpenBLAS's choice, which is faster on
+AVX-512 machines (the project protocol's counts are this project's own).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
+from pathlib import Path
 
-for _variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_variable, "1")
+
+def _official_bench(argv: list[str]) -> bool:
+    """True for ``bench --protocol official`` (also ``--protocol=official``), read before argparse runs."""
+    if "bench" not in argv:
+        return False
+    if "--protocol=official" in argv:
+        return True
+    return any(a == "--protocol" and b == "official" for a, b in itertools.pairwise(argv))
+
+
+def _pin_blas(argv: list[str]) -> None:
+    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
+    if "OPENBLAS_CORETYPE" in os.environ or not _official_bench(argv):
+        return
+    try:
+        cpu = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return
+    if re.search(r"\bavx2\b", cpu) and re.search(r"\bfma\b", cpu):
+        os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+
+
+import sys  # noqa: E402
+
+_pin_blas(sys.argv[1:])
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a unique temporary file in the same folder and ``os.replace``, so
+    that two writers never share a temporary and a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(
+        "w", dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
+    ) as tmp:
+        tmp.write(text)
+    try:
+        os.replace(tmp.name, path)
+    finally:
+        if os.path.exists(tmp.name):
+            os.unlink(tmp.name)
 
 
 def _write_json(path: Path, payload: dict) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(payload, indent=1, allow_nan=False))
-    tmp.replace(path)
+    write_atomic(path, json.dumps(payload, indent=1, allow_nan=False))
 
 
 def command_check(args: argparse.Namespace) -> int:
-    from theory.check_runs import CHECK_NAMES, run_checks
-    from theory.checks import to_jsonable
+    from theory.checks import CHECK_NAMES, run_checks, to_jsonable
 
     start = time.perf_counter()
     results = run_checks(args.size, names=tuple(args.only or CHECK_NAMES), cache_dir=args.cache_dir)
     wall = time.perf_counter() - start
-    args.out.mkdir(parents=True, exist_ok=True)
     _write_json(
         args.out / "checks.json",
         {"checks": [r.record() for r in results], "wall_time_s": wall, "size": args.size},
@@ -57,20 +101,26 @@ def command_check(args: argparse.Namespace) -> int:
 
 def command_bench(args: argparse.Namespace) -> int:
     from theory.bench import run_benchmark
+    from theory.protocols import get_protocol
 
+    protocol = get_protocol(args.protocol)
     start = time.perf_counter()
     table, curves = run_benchmark(
         args.problems,
+        protocol=protocol,
         size=args.size,
         methods=args.methods,
         cache_dir=args.cache_dir,
         log=print if args.verbose else None,
     )
-    args.out.mkdir(parents=True, exist_ok=True)
-    table.to_csv(args.out / "bench.csv", index=False)
-    curves.to_csv(args.out / "curves.csv", index=False)
-    solved = table.groupby("method")["converged"].sum().sort_values(ascending=False)
-    print("problems solved per method: " + ", ".join(f"{m} {int(n)}" for m, n in solved.items()))
+    write_atomic(args.out / "bench.csv", table.to_csv(index=False))
+    write_atomic(args.out / "curves.csv", curves.to_csv(index=False))
+    print(f"protocol {protocol.name}: gradient calls of each method's best setting (n.c.: not converged)")
+    for problem, rows in table.groupby("problem", sort=False):
+        cells = [
+            f"{r.method} {r.grad_calls if r.converged else 'n.c.'}" for r in rows.itertuples(index=False)
+        ]
+        print(f"  {problem}: " + ", ".join(cells))
     print(f"{len(table)} rows in {time.perf_counter() - start:.1f} s -> {args.out / 'bench.csv'}")
     return 0
 
@@ -87,7 +137,10 @@ def command_figures(args: argparse.Namespace) -> int:
             raise FileNotFoundError(
                 f"missing input {path} (run `python -m theory check/bench --out DIR` first)"
             )
-    check_data = json.loads(check_path.read_text())
+    try:
+        check_data = json.loads(check_path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{check_path} is not valid JSON ({error.msg} at line {error.lineno})") from None
     bench, curves = pd.read_csv(bench_path), pd.read_csv(curves_path)
     paths = plot_checks(check_data, args.out) + plot_bench(bench, curves, args.out)
     paths += plot_summary(check_data, bench, args.out)
@@ -113,11 +166,17 @@ def build_parser() -> argparse.ArgumentParser:
             "--cache-dir", type=Path, default=None, help="f*/SDP cache (default results/cache/theory)"
         )
     sub.choices["check"].add_argument("--only", nargs="+", metavar="NAME", help="run only these checks")
-    sub.choices["bench"].add_argument(
-        "--problems", nargs="+", metavar="NAME", help="problem names (registry)"
+    bench = sub.choices["bench"]
+    bench.add_argument(
+        "--protocol",
+        default="project",
+        metavar="NAME",
+        help="project (this project's problems and conventions, the default) or official (the authors' "
+        "a1a-a3a benchmark, call for call)",
     )
-    sub.choices["bench"].add_argument("--methods", nargs="+", metavar="NAME", help="method names")
-    sub.choices["bench"].add_argument("--verbose", action="store_true", help="print one line per method")
+    bench.add_argument("--problems", nargs="+", metavar="NAME", help="problem names of the protocol")
+    bench.add_argument("--methods", nargs="+", metavar="NAME", help="method names")
+    bench.add_argument("--verbose", action="store_true", help="print one line per method")
     p = sub.add_parser("figures")
     p.add_argument("--checks", type=Path, required=True)
     p.add_argument("--bench", type=Path, required=True)
@@ -130,8 +189,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = {"check": command_check, "bench": command_bench, "figures": command_figures}
     try:
         return commands[args.command](args)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
+    except (ValueError, FileNotFoundError, OSError) as error:
+        message = " ".join(str(error).split())
+        print(f"error: {message}", file=sys.stderr)
         return 2
 
 

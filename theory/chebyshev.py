@@ -8,13 +8,15 @@ Its minimiser is the Chebyshev step sequence (Young 1953; see also Agarwal, Goel
     η_j = 2 / ((L + μ) − (L − μ)·cos((2j + 1)π/(2T))),  j = 0..T−1  (decreasing order),
     W* = 1 / cosh(T·arccosh((κ + 1)/(κ − 1))),  κ = L/μ.
 
-The UBA schedule (Tang et al., "Stepsize anything", arXiv 2505.24452; closed form as given in
-/work/shared/reference/uba.md §1.1, second-hand, not checked against the paper's PDF)
+The UBA schedule (Tang et al., "Stepsize anything", arXiv 2505.24452; the closed form of the third-party
+``UBAScheduler`` in ukiyois/Deep-Learning-in-Astronomy-WaveltMamba, which matches the abstract's single
+parameter φ; the paper's body could not be read), as ``stepsize.schedules.uba_fraction`` implements it,
 
     η(s) = η_min + (η_max − η_min)·2(1 + cos πs) / (2φ + (2 − φ)(1 + cos πs)),  s = t/T ∈ [0, 1],
 
 with η_max = 1/μ, η_min = 1/L and φ = 2κ equals the continuous decreasing Chebyshev schedule
-η(s) = 2/((L + μ) − (L − μ) cos πs) (derived in this project, uba.md §1.4). Sampled at the midpoints
+η(s) = 2/((L + μ) − (L − μ) cos πs) (derived in this project: put c = 1 + cos πs, φ = 2κ and
+η_max − η_min = (L − μ)/(Lμ) into the fraction and simplify). Sampled at the midpoints
 s_j = (j + ½)/T it reproduces the Chebyshev steps exactly; at the end points s_j = j/(T − 1) (the
 repository's schedule convention, design.md §1) it is a close but not optimal sequence.
 """
@@ -25,6 +27,8 @@ from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
+
+from stepsize.schedules import uba_fraction
 
 Positions = Literal["midpoint", "endpoint"]
 
@@ -38,14 +42,6 @@ def schedule_positions(T: int, positions: Positions = "midpoint") -> np.ndarray:
     if positions == "endpoint":
         return np.arange(T) / (T - 1)
     raise ValueError(f"positions={positions!r}: expected 'midpoint' or 'endpoint'")
-
-
-def uba_fraction(s: np.ndarray, phi: float) -> np.ndarray:
-    """UBA multiplier fraction 2(1 + cos πs)/(2φ + (2 − φ)(1 + cos πs)) ∈ [0, 1], φ > 0."""
-    if not phi > 0:
-        raise ValueError(f"phi={phi}: UBA needs phi > 0")
-    c = 1.0 + np.cos(np.pi * np.asarray(s, dtype=np.float64))
-    return 2.0 * c / (2.0 * phi + (2.0 - phi) * c)
 
 
 def shape_constant(s: np.ndarray) -> np.ndarray:
@@ -78,6 +74,9 @@ BASELINE_SHAPES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 def uba_steps(
     T: int, eta_min: float, eta_max: float, phi: float, positions: Positions = "midpoint"
 ) -> np.ndarray:
+    """η_min + (η_max − η_min)·F(s_t) with UBA's fraction F of ``stepsize.schedules.uba_fraction``, φ > 0."""
+    if not phi > 0:
+        raise ValueError(f"phi={phi}: UBA needs phi > 0")
     return eta_min + (eta_max - eta_min) * uba_fraction(schedule_positions(T, positions), phi)
 
 

@@ -15,10 +15,13 @@ Preprocessing (chosen in this project, documented so results can be compared):
 
 from __future__ import annotations
 
-import gzip
+import hashlib
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse
+
+from theory.cache import load_or_compute, resolve_cache_dir
 
 FASHION_MNIST_ROOT = Path("/usr/share/datasets/fashion-mnist")
 FASHION_MNIST_CLASSES = (
@@ -58,15 +61,6 @@ def digits_even_odd() -> tuple[np.ndarray, np.ndarray]:
     return data.data.astype(np.float64) / 16.0, np.where(data.target % 2 == 0, 1.0, -1.0)
 
 
-def _read_idx(path: Path) -> np.ndarray:
-    """Read a gzipped IDX file (the MNIST format: magic, dims as big-endian uint32, uint8 data)."""
-    with gzip.open(path, "rb") as handle:
-        raw = handle.read()
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
-
-
 def fashion_mnist_pair(
     positive: int = 0,
     negative: int = 6,
@@ -76,11 +70,14 @@ def fashion_mnist_pair(
     split: str = "train",
     root: Path | str = FASHION_MNIST_ROOT,
     seed: int = 0,
+    cache_dir: Path | str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Two Fashion-MNIST classes as a binary problem (default T-shirt/top vs Shirt, the hardest pair).
 
     ``pool`` average-pools the 28×28 images by ``pool × pool`` blocks (28 must be divisible by it);
-    ``n_samples`` draws a seeded subsample without replacement (all rows when None).
+    ``n_samples`` draws a seeded subsample without replacement (all rows when None). The selected uint8
+    images are cached (``theory.cache``, keyed by the arguments and the files' size and time), so a
+    later call neither decodes the files nor imports the training package.
     """
     root = Path(root)
     prefix = {"train": "train", "test": "t10k"}.get(split)
@@ -98,33 +95,49 @@ def fashion_mnist_pair(
         raise ValueError(f"Fashion-MNIST classes ({positive}, {negative}): need two distinct labels in 0..9")
     if pool < 1 or 28 % pool:
         raise ValueError(f"pool={pool}: must divide 28")
-    images = _read_idx(images_path)
-    labels = _read_idx(labels_path)
-    keep = np.flatnonzero((labels == positive) | (labels == negative))
-    if n_samples is not None:
-        if not 0 < n_samples <= keep.size:
-            raise ValueError(f"n_samples={n_samples}: must be in 1..{keep.size}")
-        keep = np.sort(np.random.default_rng(seed).choice(keep, size=n_samples, replace=False))
-    X = images[keep].astype(np.float64) / 255.0
+    stats = [(str(p.resolve()), p.stat().st_size, p.stat().st_mtime_ns) for p in (images_path, labels_path)]
+    key = hashlib.sha256(repr((positive, negative, n_samples, seed, stats)).encode()).hexdigest()[:20]
+
+    def select() -> dict[str, np.ndarray]:
+        from stepsize.data.fashion_mnist import read_idx  # here, not at the top: it imports torch
+
+        images, labels = read_idx(images_path), read_idx(labels_path)
+        keep = np.flatnonzero((labels == positive) | (labels == negative))
+        if n_samples is not None:
+            if not 0 < n_samples <= keep.size:
+                raise ValueError(f"n_samples={n_samples}: must be in 1..{keep.size}")
+            keep = np.sort(np.random.default_rng(seed).choice(keep, size=n_samples, replace=False))
+        return {"images": images[keep], "labels": labels[keep]}
+
+    pair = load_or_compute(resolve_cache_dir(cache_dir) / f"fmnist-pair-{key}.npz", select)
+    images, labels = pair["images"], pair["labels"]
+    X = images.astype(np.float64) / 255.0
     if pool > 1:
         side = 28 // pool
         X = X.reshape(-1, side, pool, side, pool).mean(axis=(2, 4))
-    return X.reshape(len(keep), -1), np.where(labels[keep] == positive, 1.0, -1.0)
+    return X.reshape(len(labels), -1), np.where(labels == positive, 1.0, -1.0)
 
 
-def svmlight(path: Path | str) -> tuple[np.ndarray, np.ndarray]:
-    """Any LIBSVM/svmlight binary file (a1a, w1a, mushrooms, ...) via sklearn; labels mapped to ±1.
+def svmlight(
+    path: Path | str, *, n_features: int | None = None
+) -> tuple[scipy.sparse.csr_matrix, np.ndarray]:
+    """Any LIBSVM/svmlight binary file (a1a, w1a, mushrooms, ...) via sklearn, as (CSR X, y ∈ {−1, +1}).
 
-    The larger of the two label values becomes +1 (LIBSVM uses {−1, +1}, {0, 1} or {1, 2}).
-    The features are returned dense (the benchmark problems are small).
+    The larger of the two label values becomes +1 (LIBSVM uses {−1, +1}, {0, 1} or {1, 2}). Without
+    ``n_features`` the dimension is the largest feature index present, as in the official scripts. A
+    missing file is a FileNotFoundError and an unreadable one a ValueError, each naming the path.
     """
     from sklearn.datasets import load_svmlight_file
 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"svmlight file not found: {path}")
-    X, labels = load_svmlight_file(str(path))
+    try:
+        X, labels = load_svmlight_file(str(path), n_features=n_features)
+    except (ValueError, UnicodeDecodeError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(f"svmlight file {path} is not valid svmlight/LIBSVM text ({reason})") from None
     values = np.unique(labels)
     if values.size != 2:
         raise ValueError(f"svmlight file {path}: expected 2 label values, found {values.size}")
-    return np.asarray(X.todense(), dtype=np.float64), np.where(labels == values[1], 1.0, -1.0)
+    return scipy.sparse.csr_matrix(X, dtype=np.float64), np.where(labels == values[1], 1.0, -1.0)

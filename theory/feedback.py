@@ -8,9 +8,11 @@ x⁺ = x − P g, g⁺ = ∇f(x⁺). The three feedbacks of the papers and the a
 - gradient norm  g_x(P) = ‖∇f(x⁺)‖/‖g‖ (quadratic, Hessian A), ∇_P g_x = −(A g⁺/‖g⁺‖) gᵀ/‖g‖
 
 (the chain rule through x⁺ = x − P g gives ∂f(x⁺)/∂P = −g⁺gᵀ). Restricting P to the diagonal gives
-−(g⁺∘g)/den and to a scalar −⟨g⁺, g⟩/den. Each feedback is convex in P for convex f (derived in
-/work/shared/reference/osgm.md §1.4, [D]). ``accept`` is the monotone ("null step") landscape test of the
-official code: f(x⁺) ≤ f(x), or ‖g⁺‖ < ‖g‖ for the gradient-norm feedback.
+−(g⁺∘g)/den and to a scalar −⟨g⁺, g⟩/den. Each feedback is convex in P for convex f, since P ↦ x − P g is
+affine (h and r are convex f composed with it; g_x is the norm of an affine map for a quadratic); derived in
+this project. ``accept`` is the monotone ("null step") landscape test of the official code (Gwzwpxz/osgm,
+``osgmhx.m``, ``osgmgx.m``; udellgroup/osgm-best-hypergrad, ``algorithms/hdm.py``): f(x⁺) ≤ f(x), or
+‖g⁺‖ < ‖g‖ for the gradient-norm feedback.
 
 The ratio feedback may use a known f* or the adaptive lower bound z of the authors' ``osgmrx.m``:
 start at z = f(x₁) − 0.1 and, whenever f(x) < z, reset z = f(x) − min(0.01·(z − f(x)), 1).

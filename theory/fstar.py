@@ -23,14 +23,8 @@ import scipy.linalg
 import scipy.optimize
 
 from theory.cache import load_or_compute, resolve_cache_dir
-from theory.problems import (
-    LeastSquares,
-    LogCoshRegression,
-    LogisticRegression,
-    Problem,
-    Quadratic,
-    SquaredHingeSVM,
-)
+from theory.problems import LeastSquares, LogisticRegression, Problem, Quadratic, SquaredHingeSVM
+from theory.synthetic import LogCoshRegression
 
 
 @dataclass(frozen=True)

@@ -136,3 +136,13 @@ def _replay(
 
 
 Learner = ProjectedOGD | AdaGrad
+
+
+def replay_error(learner: Learner, stepsizes: np.ndarray, feedback_grads: np.ndarray) -> float:
+    """max_k |P_k(recorded) − P_k(learner replayed from P_0)|, relative to max(max|P|, 1e-300): the regret
+    bound of ``learner`` applies to the trajectory only if the learner produced its stepsizes."""
+    if stepsizes.shape[0] == 0:
+        return 0.0
+    replayed = learner.replay(stepsizes[0], feedback_grads)
+    scale = max(float(np.max(np.abs(stepsizes))), 1e-300)
+    return float(np.max(np.abs(replayed - stepsizes)) / scale)

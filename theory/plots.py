@@ -16,23 +16,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-METHOD_ORDER = (
-    "HDM-Best",
-    "OSGM",
-    "OSGM-H",
-    "OSGM-R (adaptive f*)",
-    "L-BFGS-M10",
-    "L-BFGS-M5",
-    "L-BFGS-M3",
-    "BFGS",
-    "Adam",
-    "AdaGrad",
-    "GD",
-    "GD-HB",
-    "AGD-CVX",
-    "AGD-SCVX",
-    "GD-OptDiag",
-)
+from theory.methods import FEATURED, METHOD_ORDER
+
 _COLOURS = sns.color_palette("tab10", 10)
 _STYLE = {m: (_COLOURS[i % 10], "-" if i < 10 else "--") for i, m in enumerate(METHOD_ORDER)}
 
@@ -207,7 +192,7 @@ def plot_bench_problem(curves: pd.DataFrame, problem: str, ax: plt.Axes | None =
         rows = subset[subset["method"] == method]
         best = pd.Series(rows["gap"].to_numpy()).clip(lower=1e-16).cummin()
         colour, style = _STYLE[method]
-        width = 2.4 if method in ("HDM-Best", "OSGM") else 1.1
+        width = 2.4 if method in FEATURED else 1.1
         ax.semilogy(rows["grad_calls"], best, style, label=method, color=colour, lw=width)
     ax.set(title=problem, xlabel="gradient calls", ylabel=r"best $f-f^*$ so far (floored at 1e-16)")
     if own:

@@ -16,14 +16,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from theory import datasets
-from theory.problems import (
-    LogisticRegression,
-    Problem,
-    SquaredHingeSVM,
-    badly_scaled_quadratic,
-    colt_least_squares,
-    random_quadratic,
-)
+from theory.problems import LogisticRegression, Problem, SquaredHingeSVM
+from theory.synthetic import badly_scaled_quadratic, colt_least_squares, random_quadratic
 
 SIZES = ("smoke", "mini", "full")
 OBJECTIVES = {"logistic": LogisticRegression, "svm": SquaredHingeSVM}
@@ -59,18 +53,19 @@ def _objective(name: str, objective: str) -> type[Problem]:
     return OBJECTIVES[objective]
 
 
-def load_dataset(data: str, size: str) -> tuple:
+def load_dataset(data: str, size: str, cache_dir: Path | str | None = None) -> tuple:
     if data == "breast_cancer":
         return datasets.breast_cancer()
     if data == "digits":
         return datasets.digits_even_odd()
     if data == "fmnist":
-        return datasets.fashion_mnist_pair(**_FMNIST[size])
+        return datasets.fashion_mnist_pair(**_FMNIST[size], cache_dir=cache_dir)
     raise ValueError(f"unknown data set {data!r} (expected one of {', '.join(DATASETS)})")
 
 
-def build_problem(name: str, size: str = "mini") -> Problem:
-    """The problem called ``name`` at ``size``; a clear ValueError/FileNotFoundError for a bad name/path."""
+def build_problem(name: str, size: str = "mini", cache_dir: Path | str | None = None) -> Problem:
+    """The problem called ``name`` at ``size``; a clear ValueError/FileNotFoundError for a bad name/path.
+    ``cache_dir``: where the Fashion-MNIST pair is cached (``theory.cache``)."""
     size = check_size(size)
     if name.startswith("svmlight:"):
         path, _, objective = name[len("svmlight:") :].rpartition(":")
@@ -94,7 +89,7 @@ def build_problem(name: str, size: str = "mini") -> Problem:
     data, _, objective = name.partition("-")
     if data in DATASETS and objective:
         cls = _objective(name, objective)
-        X, y = load_dataset(data, size)
+        X, y = load_dataset(data, size, cache_dir)
         return cls(X, y, name=name)
     raise ValueError(
         f"unknown problem {name!r}: expected <breast_cancer|digits|fmnist>-<logistic|svm>, colt_ls-<sigma>, "
