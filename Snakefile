@@ -48,12 +48,14 @@ PY = sys.executable
 TRAIN_RES = GRID.train_resources()
 GPUS = int(TRAIN_RES["gpu"])
 RUNS_PER_GPU = int(TRAIN_RES["runs_per_gpu"])
-# CPU threads: the job's total (Snakemake `threads`, SLURM CPUs) and torch's per process
+# CPU threads: the job's total (Snakemake `threads`, SLURM CPUs) and torch's per process (each torchrun rank
+# gets cpus_per_gpu; K runs sharing one GPU share its CPUs), passed to every run as train.threads.
 TORCH_THREADS = int(TRAIN_RES["cpus_per_gpu"] if GPUS and TRAIN_RES["cpus_per_gpu"] else TRAIN_RES["threads"])
 TRAIN_THREADS = TORCH_THREADS * max(GPUS, 1)
 TORCHRUN = Path(PY).with_name("torchrun") if Path(PY).with_name("torchrun").exists() else "torchrun"
 TRAIN_LAUNCHER = f"{TORCHRUN} --standalone --nnodes=1 --nproc_per_node={GPUS}" if GPUS > 1 else PY
 WORKERS = f"--workers {RUNS_PER_GPU}" if GPUS == 1 and RUNS_PER_GPU > 1 else ""
+THREADS_PER_RUN = max(1, TORCH_THREADS // RUNS_PER_GPU) if WORKERS else TORCH_THREADS
 # The training code a run can depend on: an edit reruns the batch jobs (rerun-trigger `params`); inside
 # a job, stepsize.batch keeps the runs whose own imported modules are unchanged (run_record.is_current).
 CODE_HASH = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(Path("stepsize").rglob("*.py")))).hexdigest()[:16]
@@ -70,7 +72,7 @@ SELECTIONS = [planning.selection_path(GRID, s) for s in GRID.strategies]
 # Sources of the cheap rules are inputs, so editing theory/ or report/ redoes what depends on them.
 THEORY_SOURCES = sorted(str(p) for p in Path("theory").rglob("*.py"))
 THEORY_DATA = sorted(str(p) for p in Path("theory/data/libsvm").glob("a?a"))
-REPORT_SOURCES = sorted(str(p) for p in Path("report").glob("*.py"))
+REPORT_SOURCES = sorted(str(p) for p in Path("report").rglob("*.py"))
 ENV = "environment.yml"  # conda alternative to bin/with-env (used with --software-deployment-method conda)
 LATEX_HINT = "install TeX Live and latexmk: apt-get install latexmk texlive-latex-extra texlive-science"
 
@@ -119,8 +121,16 @@ def parent_of_output(wildcards, output) -> str:
 
 
 def job_minutes(batch) -> int:
-    """A batch's runtime request: its runs' budgets against the profile's minutes per full-budget run."""
-    return max(5, round(1.1 * TRAIN_RES["runtime"] * batch.cost() / GRID.full.steps))
+    """A batch's runtime request: its runs' updates (a SWALR branch adds the updates after its fork)
+    against the profile's minutes per full-budget run (`resources.train.runtime`, measured with
+    `runs_per_gpu` runs sharing the device), divided among the runs that share the device, plus 10 %."""
+    updates = 0.0
+    for run in batch.runs:
+        variants = GRID.strategy_value(run.strategy, "swa.variants", ["swalr"])
+        start = float(GRID.strategy_value(run.strategy, "swa.start", 0.75))
+        updates += run.budget.steps * (1 + ((1 - start) if "swalr" in variants else 0))
+    concurrent = RUNS_PER_GPU if WORKERS else 1
+    return max(5, round(1.1 * TRAIN_RES["runtime"] * updates / GRID.full.steps / concurrent))
 
 
 wildcard_constraints:
@@ -221,6 +231,7 @@ for batch in BATCHES:
         params:
             launcher=TRAIN_LAUNCHER,
             workers=WORKERS,
+            threads=f"--threads {THREADS_PER_RUN}",
             code=CODE_HASH,
         threads: TRAIN_THREADS
         resources:
@@ -231,7 +242,7 @@ for batch in BATCHES:
         conda:
             ENV
         shell:
-            "{params.launcher} -m stepsize.batch {input.plan} {params.workers} > {log} 2>&1 "
+            "{params.launcher} -m stepsize.batch {input.plan} {params.workers} {params.threads} > {log} 2>&1 "
             "|| {{ rc=$?; grep -h 'error:' {log} >&2 || tail -n 3 {log} >&2; exit $rc; }}; "
             "grep -h '^stepsize.batch: error:' {log} >&2 || true"
 

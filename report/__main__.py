@@ -28,7 +28,7 @@ def _jobs(args: argparse.Namespace) -> None:
     grid = load(args.profile)
     batches = plan.all_batches(grid)
     if args.count:
-        print(sum(len(b.runs) for b in batches))
+        print(f"{sum(len(b.runs) for b in batches)} runs in {len(batches)} training jobs")
         return
     for batch in batches:
         for run in batch.runs:
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = sub.add_parser("jobs", help="list the training jobs of a profile")
     p.add_argument("profile")
-    p.add_argument("--count", action="store_true", help="print only the number of jobs")
+    p.add_argument("--count", action="store_true", help="print only the numbers of runs and jobs")
     p.set_defaults(func=_jobs)
 
     p = sub.add_parser("plan", help="the run list of one training job (report.plan)")

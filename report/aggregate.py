@@ -17,8 +17,8 @@ import pandas as pd
 from report import claims as claims_mod
 from report import latex, macros, runs, tables, theory_report, time_to_target, tuning
 from report.grid import Grid
+from report.plan import all_batches, selection_path
 from report.plan import runs as planned_runs
-from report.plan import selection_path
 
 TABLE_FILES = (
     "final.csv",
@@ -208,6 +208,7 @@ def aggregate(
     counts = {phase: len(planned_runs(grid, phase)) for phase in ("final", "tune", "plateau")}
     tune_records = runs.load(grid, "tune", runs_root)
     counts["reused"] = sum(bool(r.get("reused_from")) for r in [*records.values(), *tune_records.values()])
+    counts["jobs"] = len(all_batches(grid))
     book = macros.MacroBook(grid.profile)
     macros.setup_macros(book, grid, reference_config(grid, records), counts)
     macros.result_macros(book, grid, summary, ranks, plateau, scores, selections, final)

@@ -215,6 +215,13 @@ class Grid:
             "eval.at_fractions": list(self.anytime["fractions"]) if along else [],
         }
 
+    def reference_optimizer(self) -> str | None:
+        """The hand-made schedules' optimizer: the reference strategy's (cosine), else the common one."""
+        if self.report["cosine"] in self.strategies:
+            return self.strategy_value(self.report["cosine"], "optimizer.name")
+        common = self.common.get("optimizer")
+        return common.get("name") if isinstance(common, dict) else self.common.get("optimizer.name")
+
     def uba_phis(self) -> dict[str, tuple[float, ...]]:
         """UBA strategies -> the φ values they train with (their knob grid, or their fixed φ)."""
         found = {}

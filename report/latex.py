@@ -126,19 +126,14 @@ def escape(text: object) -> str:
 
 def _base_name(grid: Grid, strategy: str) -> str:
     """Optimizer and schedule labels (`stepsize.optim.LABELS`, `stepsize.schedules.LABELS`): the schedule
-    alone for the reference optimizer (cosine's), "<optimizer> + <schedule>" otherwise (a constant
-    schedule is left out)."""
+    alone for the reference optimizer (`Grid.reference_optimizer`), "<optimizer> + <schedule>" otherwise
+    (a constant schedule is left out)."""
     from stepsize.optim import LABELS as OPTIMIZERS
 
     schedule = grid.strategy_value(strategy, "schedule.name") or "cosine"
     optimizer = grid.strategy_value(strategy, "optimizer.name")
-    reference = (
-        grid.strategy_value(grid.report["cosine"], "optimizer.name")
-        if grid.report["cosine"] in grid.strategies
-        else optimizer
-    )
     label = LABELS.get(schedule, schedule)
-    if optimizer == reference:
+    if optimizer == grid.reference_optimizer():
         return label
     own = OPTIMIZERS.get(optimizer, optimizer)
     name = own if schedule == "constant" else f"{own} + {label}"

@@ -148,6 +148,7 @@ def setup_macros(book: MacroBook, grid: Grid, cfg: dict[str, Any], counts: dict[
     book.add("numPlateauRuns", str(counts["plateau"]), "report.plan (plateau runs)")
     book.add("numRuns", str(counts["final"] + counts["tune"] + counts["plateau"]), "report.plan (every run)")
     book.add("numReusedRuns", str(counts["reused"]), "run records (reused_from)")
+    book.add("numTrainJobs", str(counts["jobs"]), "report.plan.all_batches (one training job per batch)")
     book.add("tuningGridSize", str(grid.tuning["grid_size"]), src)
     book.add("tuningSeed", str(grid.tuning["seed"]), src)
     book.add(

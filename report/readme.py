@@ -8,8 +8,8 @@ in the README with a summary built only from generated files:
 - ``results/<profile>/macros.tex``: the LaTeX macros the paper quotes (winners, wall times, hardware);
 - ``results/<profile>/tables/claims.csv``: the claims table with its verdicts;
 - the Snakemake log (``.snakemake/log/*.snakemake.log``) of the latest run with this profile's config
-  that ran the whole DAG (every training run of the grid in its job stats) and finished it
-  (``N of N steps (100%) done``): its elapsed time and job count. Partial reruns are skipped.
+  that ran the whole DAG (every training job, ``train_<batch>``, of the plan in its job stats) and
+  finished it (``N of N steps (100%) done``): its elapsed time and job count. Partial reruns are skipped.
 
 So the README never carries a typed number: rerun the DAG, then this command, and commit the block.
 """
@@ -22,12 +22,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from report.claims import registry
+
 MACRO = re.compile(r"^\\newcommand\{\\(\w+)\}\{(.*)\}\s*$")
 DONE = re.compile(r"^(\d+) of (\d+) steps \(100%\) done")
 ELAPSED = re.compile(r"^Elapsed time: (\d+):(\d\d):(\d\d(?:\.\d+)?)")
 CONFIG = re.compile(r"Config file\(s\): \[(.*)\]")
 DATE = re.compile(r"^\s*Date: (\S+ \S+)")
-TRAIN_JOBS = re.compile(r"^train\s+(\d+)\s*$", re.M)
+TRAIN_JOB = re.compile(r"^train_\w+\s+(\d+)\s*$", re.M)
 
 
 class ReadmeError(ValueError):
@@ -69,7 +71,7 @@ def _profile_of(log_text: str) -> str | None:
 
 def last_complete_run(log_dir: Path, profile: str, train_jobs: int) -> DagRun:
     """The latest Snakemake log of ``profile`` (its ``experiments/<profile>.yaml`` config) that ran all
-    ``train_jobs`` training runs and finished."""
+    ``train_jobs`` training jobs (one per batch of runs) and finished."""
     logs = sorted(log_dir.glob("*.snakemake.log")) if log_dir.is_dir() else []
     for log in reversed(logs):
         text = log.read_text(errors="replace")
@@ -80,14 +82,14 @@ def last_complete_run(log_dir: Path, profile: str, train_jobs: int) -> DagRun:
         elapsed = [m for line in lines if (m := ELAPSED.match(line))]
         if not done or not elapsed or done[-1].group(1) != done[-1].group(2):
             continue
-        trained = TRAIN_JOBS.search(text)
-        if not trained or int(trained.group(1)) != train_jobs:
+        stats = text.split("Job stats:", 1)[1].split("\n\n", 1)[0] if "Job stats:" in text else ""
+        if sum(int(n) for n in TRAIN_JOB.findall(stats)) != train_jobs:
             continue
         h, mnt, sec = elapsed[-1].groups()
         date = next((m.group(1) for line in lines if (m := DATE.match(line))), log.name[:10])
         return DagRun(log, date, int(done[-1].group(2)), 3600 * int(h) + 60 * int(mnt) + float(sec))
     raise ReadmeError(f"no finished Snakemake run of the whole DAG of profile {profile!r} under {log_dir} "
-                      f"(one that trained all {train_jobs} runs; delete results/{profile} and run the DAG)")
+                      f"(one that ran all {train_jobs} training jobs; rerun the whole DAG of {profile})")
 
 
 def block(profile: str, root: Path) -> str:
@@ -99,38 +101,40 @@ def block(profile: str, root: Path) -> str:
         raise ReadmeError(f"claims table not found: {claims_path} (run the DAG of this profile first)")
     claims = pd.read_csv(claims_path)
     t = {k: tex_to_text(v) for k, v in m.items()}
-    run = last_complete_run(root / ".snakemake" / "log", profile, int(t["numRuns"]))
+    run = last_complete_run(root / ".snakemake" / "log", profile, int(t["numTrainJobs"]))
     lines = [
         f"Measured by the last complete run of the `{profile}` DAG ({run.date}, {t['hostDescription']}, "
         f"device {t['deviceName']}, PyTorch {t['torchVersion']}, commit `{t['gitCommit']}`): "
         f"**{run.elapsed_s / 60:.1f} minutes** wall time for {run.jobs} jobs "
-        f"({t['numRuns']} training runs of {t['modelName']} on {t['datasetName']}, "
-        f"{t['numStrategies']} strategies × {t['numBudgets']} budgets × {t['numSeeds']} seeds, the theory "
-        "checks and benchmark, tables, figures, the paper and the notebooks).",
+        f"({t['numRuns']} training runs of {t['modelName']} on {t['datasetName']} in {t['numTrainJobs']} "
+        f"training jobs: {t['numTuningRuns']} tuning, {t['numFinalRuns']} final "
+        f"({t['numStrategies']} strategies × {t['numBudgets']} budgets × {t['numSeeds']} seeds), "
+        f"{t['numPlateauRuns']} plateau; then the theory checks and benchmarks, tables, figures, the paper "
+        "and the notebooks).",
         "",
         f"- Full budget ({t['fullBudgetSteps']} iterations): best mean test accuracy {t['bestFullName']} "
         f"({t['bestFullAcc']}%), cosine {t['cosineFullAcc']}%. Smallest budget "
         f"({t['smallestBudgetPercent']}%): {t['bestSmallName']} ({t['bestSmallAcc']}%). Best average rank: "
-        f"{t['topRankName']} ({t['topRankValue']}).",
-        f"- {t['bestPhiSentence']}",
+        f"{t['topRankName']} ({t['topRankValue']}); best AlgoPerf performance-profile score: "
+        f"{t['topProfileName']} ({t['topProfileScore']}), then {t['secondProfileName']} "
+        f"({t['secondProfileScore']}).",
+        f"- Plateau ({t['plateauStrategy']} at {t['plateauMultiple']}× the full budget): {t['plateauAcc']}%; "
+        f"{t['plateauSentence']}.",
+        f"- {t['ubaPhiSentence']}",
         f"- {t['swaFullSentence']}",
-        f"- Theory: {t['theoryChecksPassed']} of {t['theoryChecksTotal']} bound checks pass; "
-        f"{t['hdmSentence']}",
-        f"- Runs diverged: {t['numDiverged']} of {t['numRuns']}.",
+        f"- Claims decided (reproduced or not): {t['numClaimsDecided']} of {t['numEmpiricalClaims']} "
+        f"empirical claims ({t['decidedPercent']}%).",
+        f"- Theory: {t['theoryChecksPassed']} of {t['theoryChecksTotal']} bound checks pass; official "
+        f"OSGM/HDM benchmark: {t['hdmOfficialSentence']}",
+        f"- Runs diverged: {t['numDiverged']} of {t['numFinalRuns']} final runs; failed: {t['numFailed']}.",
         "",
         "| claim | verdict |",
         "|---|---|",
     ]
     for claim_id, rows in claims.groupby("claim_id", sort=False):
-        verdict = m.get(f"claim{_claim_macro(str(claim_id))}Verdict")
+        verdict = m.get(registry.by_id(str(claim_id)).verdict_macro)
         lines.append(f"| {tex_to_text(str(rows['claim'].iloc[0]))} | {verdict or rows['verdict'].iloc[-1]} |")
     return "\n".join(lines)
-
-
-def _claim_macro(claim_id: str) -> str:
-    from report.macros import CLAIM_MACRO
-
-    return CLAIM_MACRO.get(claim_id, claim_id.capitalize())
 
 
 def update(readme: Path, profile: str, root: Path) -> None:

@@ -3,9 +3,10 @@
 ``final_table`` has one row per final run and averaging variant: variant ``off`` is the raw model at the
 end of the run (``final``); ``tail``/``ema``/``swalr``/``poly`` are the averages (``averaged.<v>``).
 ``judged`` marks the row of the model a strategy is judged on (``off``, or DoG's ``poly``). A diverged
-or failed run keeps its rows with that status and a missing accuracy, so tables show it instead of
-failing. Every record is checked when read (`read_record`): a malformed one is a one-line error naming
-the file and the key, never a traceback or a silently accepted number.
+run keeps its rows with that status and a missing accuracy, so tables show it (a result, not an error);
+a failed run is refused (`refuse_failed`): its results would be missing, and the workflow retries it.
+Every record is checked when read (`read_record`): a malformed one is a one-line error naming the file
+and the key, never a traceback or a silently accepted number.
 """
 
 from __future__ import annotations

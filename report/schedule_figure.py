@@ -83,18 +83,12 @@ def _multiplies_a_learned_step(grid: Grid, strategy: str) -> bool:
     return spec is not None and spec.lr != "learning rate"
 
 
-def _reference_optimizer(grid: Grid) -> str | None:
-    """The optimizer of the reference strategy (cosine): the hand-made schedules' SGD."""
-    cosine = grid.report["cosine"]
-    return grid.strategy_value(cosine, "optimizer.name") if cosine in grid.strategies else None
-
-
 def _already_drawn(grid: Grid, strategy: str, total: int) -> bool:
     """Whether a strategy's curve is one of the default curves (its schedule with default parameters)
     or of the φ panel (UBA with the panel's other parameters), with the profile's common optimizer."""
     from stepsize.schedules import resolve
 
-    if grid.strategy_value(strategy, "optimizer.name") != _reference_optimizer(grid):
+    if grid.strategy_value(strategy, "optimizer.name") != grid.reference_optimizer():
         return False  # e.g. OSGM: the schedule multiplies a learned step
     name, params = schedule_of(grid, strategy)
     configured = resolve(name, total, **params)
@@ -113,7 +107,7 @@ def configured_curves(grid: Grid, total: int) -> list[Curve]:
         if _already_drawn(grid, strategy, total):
             continue
         name, params = schedule_of(grid, strategy)
-        own_optimizer = grid.strategy_value(strategy, "optimizer.name") != _reference_optimizer(grid)
+        own_optimizer = grid.strategy_value(strategy, "optimizer.name") != grid.reference_optimizer()
         label = display_name(grid, strategy, tex=False) + " (as trained"
         label += ", × learned step)" if _multiplies_a_learned_step(grid, strategy) else ")"
         curves.append(Curve(label, multiplier(name, steps, total, **params), None if own_optimizer else name))

@@ -4,8 +4,9 @@ Every strategy gets the same tuning budget: ``tuning.grid_size`` values of its m
 with the tuning seed (not a final seed), at every budget (``tuning.per_budget: true``: the best value
 may differ between a short and a long run, Li et al. 2020, and each budget is its own tuning problem) or
 at the full budget only, the choice then used at every budget. The chosen value is the one with the
-best validation accuracy of the raw model at the end of the run (``final.val_acc``); a diverged or
-failed run scores −∞, and ties go to the smaller value. The test split is never looked at.
+best validation accuracy of the judged model at the end of the run (``final.val_acc``, or that of the
+strategy's ``output`` average); a diverged run scores −∞ (a failed one is refused, and retried by the
+workflow), and ties go to the smaller value. The test split is never looked at.
 
 A strategy that inherits a value (UBA's peak LR from cosine) records the parent's choice at each
 budget, so its final runs read one file. `selection_path` files are written by the Snakefile's rule

@@ -43,6 +43,7 @@ import os  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import traceback  # noqa: E402
+from contextlib import nullcontext  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -88,39 +89,57 @@ def reuse(cfg: dict[str, Any], source: str | Path, out: Path) -> dict[str, Any]:
 
 def execute(run: dict[str, Any], started: float) -> str:
     """One planned run: "kept", "reused", "ok", "diverged", "failed" or "busy" (another worker has it)."""
+    from stepsize import distributed
     from stepsize.train import one_line, summary_line, train
 
     out = Path(run["out"])
+    procs = distributed.from_environment()
     cfg = None
     try:
         cfg = config.load(run["config"], values=run.get("set") or {})
-        with run_dir.claim(out):
+        # Under torchrun only rank 0 holds the folder; the other ranks follow the same decisions (a run's
+        # record changes only by rank 0, after the run's last collective), so every rank trains the same
+        # runs in the same order.
+        with run_dir.claim(out) if procs.is_main else nullcontext(out):
             if run_record.is_current(run_record.read_json(out / "run.json"), cfg):
                 return "kept"
             if run.get("reuse"):
-                reuse(cfg, run["reuse"], out)
+                if procs.is_main:
+                    reuse(cfg, run["reuse"], out)
                 return "reused"
-            record = train(cfg, out, started, claimed=True)
-            (out / "run.failed.json").unlink(missing_ok=True)
-        print(summary_line(record, out), flush=True)
+            record = train(cfg, out, started, claimed=True, keep_group=True)
+            if procs.is_main:
+                (out / "run.failed.json").unlink(missing_ok=True)
+        if procs.is_main:
+            print(summary_line(record, out), flush=True)
         return record["status"]
     except run_dir.RunDirError as err:
         if "in use by" in str(err):
             return "busy"
-        return _failed(cfg, out, one_line(err))
+        return _failed(cfg, out, one_line(err), procs)
     except Exception as err:
         traceback.print_exc(file=sys.stderr)
-        return _failed(cfg, out, f"{type(err).__name__}: {one_line(err)}")
+        return _failed(cfg, out, f"{type(err).__name__}: {one_line(err)}", procs)
 
 
-def _failed(cfg: dict[str, Any] | None, out: Path, error: str) -> str:
+def _failed(cfg: dict[str, Any] | None, out: Path, error: str, procs: Any) -> str:
+    """Record a failed run (rank 0). Under torchrun the job stops instead (raises): the other ranks may
+    wait in a collective of the failed run, and torchrun's agent ends them."""
     print(f"stepsize.batch: error: {out}: {error}", file=sys.stderr, flush=True)
+    if procs.world_size > 1:
+        if procs.is_main:
+            _write_failed(cfg, out, error)
+        raise SystemExit(1)
+    _write_failed(cfg, out, error)
+    return "failed"
+
+
+def _write_failed(cfg: dict[str, Any] | None, out: Path, error: str) -> None:
     try:
         with run_dir.claim(out):
             run_record.write_json_atomic(out / "run.json", run_record.failed_record(cfg, error))
     except OSError:
         pass  # the folder cannot take even the failure record: the message above is all there is
-    return "failed"
 
 
 def run_plan(runs: list[dict[str, Any]]) -> dict[str, int]:
@@ -144,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stepsize.batch", description=__doc__.split("\n")[0])
     parser.add_argument("plan", help="plan JSON: {'runs': [{'config', 'set', 'out', 'reuse'}, ...]}")
     parser.add_argument("--workers", type=int, default=1, help="processes sharing this job (one device)")
+    parser.add_argument("--threads", type=int, help="torch threads of each run (train.threads; default: "
+                        "the run's config)")
     parser.add_argument("--stop-with", type=int, metavar="PID", help="exit when process PID is gone (the "
                         "Snakemake process that started the job, stepsize.lifeline; default: "
                         "$STEPSIZE_STOP_WITH, which the Snakefile sets)")
@@ -162,14 +183,25 @@ def main(argv: list[str] | None = None) -> int:
     if args.workers < 1:
         print(f"stepsize.batch: error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
         return 1
+    if args.threads is not None and args.threads < 1:
+        print(f"stepsize.batch: error: --threads must be >= 1, got {args.threads}", file=sys.stderr)
+        return 1
+    if args.threads is not None:  # not part of what a record is compared on (run_record.comparable)
+        runs = [{**run, "set": {**(run.get("set") or {}), "train.threads": args.threads}} for run in runs]
     if args.workers > 1:
         extra = ["--stop-with", str(args.stop_with)] if args.stop_with else []
+        extra += ["--threads", str(args.threads)] if args.threads is not None else []
         procs = [subprocess.Popen([sys.executable, "-m", "stepsize.batch", args.plan, *extra])
                  for _ in range(args.workers)]
         for proc in procs:
             proc.wait()
     else:
-        counts = run_plan(runs)
+        from stepsize import distributed
+
+        try:
+            counts = run_plan(runs)
+        finally:
+            distributed.shutdown(distributed.from_environment())
         print("stepsize.batch: " + ", ".join(f"{v} {k}" for k, v in sorted(counts.items())), flush=True)
     lost = missing(runs)
     if lost:

@@ -131,7 +131,8 @@ class Run:
             cfg["data"], device=self.device, seed=tcfg["seed"], rank=self.procs.rank,
             world_size=self.procs.world_size,
         )
-        missing = [s for s in {*cfg["eval"]["along"], *cfg["eval"]["final"]} if s not in self.data.splits]
+        wanted = {*cfg["eval"]["along"], *cfg["eval"]["final"], *cfg["eval"]["averages"]}
+        missing = sorted(s for s in wanted if s not in self.data.splits)
         if missing:
             raise ValueError(f"eval: split {missing[0]!r} is not in the data (splits: "
                              f"{', '.join(self.data.splits)}; a validation split needs data.val_size > 0)")
@@ -504,11 +505,13 @@ class Run:
 
 
 def train(cfg: dict[str, Any], out_dir: str | Path, started: float | None = None,
-          claimed: bool = False) -> dict[str, Any]:
+          claimed: bool = False, keep_group: bool = False) -> dict[str, Any]:
     """Run the resolved config ``cfg`` and write ``out_dir/run.json``; return the record.
 
     ``started``: ``time.perf_counter()`` when this run began (default: when this module was imported).
     ``claimed``: the caller holds the output folder already (the batch runner).
+    ``keep_group``: leave the process group (torchrun) up for the caller's next run: re-joining a group
+    after destroying it hangs under torchrun's rendezvous store, so a batch joins once.
     """
     t = time.perf_counter()
     run = Run(cfg, Path(out_dir), started)
@@ -517,7 +520,8 @@ def train(cfg: dict[str, Any], out_dir: str | Path, started: float | None = None
     try:
         return run.execute(claimed)
     finally:
-        distributed.shutdown(run.procs)
+        if not keep_group:
+            distributed.shutdown(run.procs)
 
 
 def one_line(err: BaseException) -> str:

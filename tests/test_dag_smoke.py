@@ -1,173 +1,209 @@
-"""End to end: the smoke profile's whole DAG (real training runs, theory, tables, figures, paper,
-notebooks) in a temporary copy of the repository, then checks of what it produced.
+"""End to end: the smoke profile's whole DAG (real tuning, final and plateau runs, theory, tables, figures,
+paper, notebooks) in a clone-like copy of the repository, then checks of what it produced.
 
-The copy holds the tracked files and the untracked files git does not ignore (so results/, figures/,
-.venv/ are not copied); Snakemake runs with this interpreter, so the venv's packages are used.
+The first invocation is killed with SIGKILL while it trains (what a user's Ctrl-\\ or an OOM killer does);
+no trainer may outlive it, and the same command run again must finish the study. Snakemake runs with this
+interpreter, so the venv's packages are used.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
-import yaml
+from factories import repository_copy
+
+from report import grid as grid_mod
+from report import plan
+from report.claims.registry import CLAIMS
+from report.latex import display_name
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILE = "smoke"
+RES = f"results/{PROFILE}"
+COMMAND = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", f"experiments/{PROFILE}.yaml"]
 TOOLS = {"latexmk": "apt-get install latexmk texlive-latex-extra texlive-science",
-         "pdftotext": "apt-get install poppler-utils", "git": "apt-get install git"}
+         "pdftotext": "apt-get install poppler-utils"}
 
 
-def repository_files() -> list[str]:
-    """Tracked files plus untracked, non-ignored files, without run outputs."""
-    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                         capture_output=True, check=True).stdout.decode()
-    return [f for f in out.split("\0") if f and not f.startswith(("results/", "figures/", "paper/build/"))
-            and (ROOT / f).is_file()]
+def trainers_in(session: int) -> list[str]:
+    """Command lines of the processes of session ``session`` that run the batch trainer."""
+    out = subprocess.run(["ps", "-eo", "sid=,args="], capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines()
+            if line.split(None, 1)[0] == str(session) and "stepsize.batch" in line]
 
 
-def snakemake(copy: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "snakemake", "--configfile", f"experiments/{PROFILE}.yaml",
-                           *args], cwd=copy, capture_output=True, text=True, timeout=timeout)
+def kill_while_training(copy: Path) -> tuple[int, list[str]]:
+    """Start the DAG, SIGKILL Snakemake (only it) once the first run record exists; return how many
+    records were on disk then, and the trainers still alive 15 s later."""
+    proc = subprocess.Popen(COMMAND, cwd=copy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not list((copy / RES).glob("tune/*/*/*/run.json")):
+        assert proc.poll() is None, "the DAG ended before its first run record"
+        assert time.monotonic() < deadline, "no run record after 300 s"
+        time.sleep(0.2)
+    assert trainers_in(proc.pid), "a trainer runs when the first record appears"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = len(list((copy / RES).glob("*/*/*/*/run.json")))
+    for _ in range(150):
+        left = trainers_in(proc.pid)
+        if not left:
+            break
+        time.sleep(0.1)
+    return finished, left
 
 
 @pytest.fixture(scope="module")
-def smoke(tmp_path_factory) -> tuple[Path, float]:
+def smoke(tmp_path_factory) -> Path:
     for tool, hint in TOOLS.items():
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} not found; install it: {hint}")
-    copy = tmp_path_factory.mktemp("repo")
-    for rel in repository_files():
-        (copy / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(ROOT / rel, copy / rel)
+    copy = repository_copy(tmp_path_factory.mktemp("repo"))
+    finished, orphans = kill_while_training(copy)
+    assert not orphans, f"trainers outlived the killed workflow: {orphans}"
     start = time.perf_counter()
-    proc = snakemake(copy, "--cores", "2")
-    wall = time.perf_counter() - start
+    proc = subprocess.run(COMMAND, cwd=copy, capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
-        failed = [p for p in sorted((copy / "results").rglob("*.log")) if "rror" in p.read_text()]
-        logs = "\n".join(f"--- {p}\n{p.read_text()[-1500:]}" for p in failed)
-        pytest.fail(f"smoke DAG failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}\n{logs[-6000:]}")
-    print(f"smoke DAG wall time: {wall:.1f} s")
-    return copy, wall
+        logs = "\n".join(f"--- {p}\n{p.read_text()[-1500:]}" for p in sorted((copy / RES).rglob("*.log"))
+                         if "rror" in p.read_text())
+        pytest.fail(f"the rerun after the kill failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}\n"
+                    f"{logs[-6000:]}")
+    rerun_s = time.perf_counter() - start
+    print(f"smoke DAG: {finished} records before the kill; the rerun took {rerun_s:.1f} s")
+    return copy
 
 
-def run_means(copy: Path) -> dict[tuple[str, str], float]:
-    """Mean final test accuracy (%) per (strategy, budget label), straight from the run records."""
+def profile_grid(copy: Path) -> grid_mod.Grid:
+    return grid_mod.load(copy / RES / "profile.json")
+
+
+def judged_means(copy: Path) -> dict[tuple[str, str], float]:
+    """Mean test accuracy (%) of each strategy's judged model (its `output`: the raw model, or an
+    average) per (strategy, budget label), straight from the final run records."""
+    g = profile_grid(copy)
     acc: dict[tuple[str, str], list[float]] = {}
-    for path in (copy / f"results/{PROFILE}/runs").glob("*/*/*/run.json"):
-        rec = json.loads(path.read_text())
-        strategy, budget = path.parts[-4], path.parts[-3]
+    for run in plan.runs(g, "final"):
+        rec = json.loads((copy / run.record(PROFILE)).read_text())
+        output = g.strategies[run.strategy].output
+        model = rec["final"] if output == "off" else rec["averaged"][output]
         if rec["status"] == "ok":
-            acc.setdefault((strategy, budget), []).append(100 * rec["final"]["test_acc"])
+            acc.setdefault((run.strategy, run.budget.label), []).append(100 * model["test_acc"])
     return {k: sum(v) / len(v) for k, v in acc.items()}
 
 
-def test_every_grid_point_wrote_a_run_record(smoke):
-    copy, _ = smoke
-    profile = yaml.safe_load((copy / f"experiments/{PROFILE}.yaml").read_text())
-    records = list((copy / f"results/{PROFILE}/runs").glob("*/*/*/run.json"))
-    grid_points = len(profile["strategies"]) * len(profile["budget_fractions"]) * len(profile["seeds"])
-    assert len(records) == grid_points
-    for path in records:
-        rec = json.loads(path.read_text())
-        assert rec["status"] in ("ok", "diverged")
-        assert set(rec["averaged"]) == set(profile["common"]["swa.variants"]), path
+def test_the_killed_run_left_records_that_the_rerun_kept(smoke):
+    """Every planned run has a record, and each record's status is final (ok or diverged)."""
+    g = profile_grid(smoke)
+    for phase in plan.PHASES:
+        for run in plan.runs(g, phase):
+            rec = json.loads((smoke / run.record(PROFILE)).read_text())
+            assert rec["status"] in ("ok", "diverged"), (run, rec.get("error"))
+            assert rec["budget_steps"] == run.budget.steps
 
 
 def test_main_table_holds_the_numbers_of_the_run_records(smoke):
-    copy, _ = smoke
-    table = (copy / f"results/{PROFILE}/tables/table_main.tex").read_text()
-    means = run_means(copy)
+    g = profile_grid(smoke)
+    table = (smoke / RES / "tables/table_main.tex").read_text()
+    means = judged_means(smoke)
     assert means, "no finished run"
-    labels = {"cosine": "Cosine", "linear": "Linear", "step": "Step", "osgm": "OSGM"}
-    budgets = sorted({b for _, b in means}, key=lambda b: int(b[1:]))
-    for strategy, name in labels.items():
-        row = next(line for line in table.splitlines() if line.startswith(name + " "))
+    for strategy in g.strategies:
+        name = display_name(g, strategy)
+        row = next(line for line in table.splitlines() if line.startswith(name + " &"))
         cells = row.rstrip(" \\").split(" & ")[1:]
-        for cell, budget in zip(cells, budgets, strict=True):
-            if (strategy, budget) in means:
-                assert f"{means[strategy, budget]:.2f}" in cell, (strategy, budget, cell)
+        for cell, budget in zip(cells, g.budgets, strict=True):
+            if (strategy, budget.label) in means:
+                assert f"{means[strategy, budget.label]:.2f}" in cell, (strategy, budget.label, cell)
 
 
-def test_paper_pdf_contains_table_and_figures(smoke):
-    copy, _ = smoke
-    pdf = copy / f"paper/build/{PROFILE}/paper.pdf"
+def test_paper_pdf_contains_tables_and_figures(smoke):
+    pdf = smoke / f"paper/build/{PROFILE}/paper.pdf"
     assert pdf.is_file() and pdf.stat().st_size > 50_000
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
                           check=True).stdout
-    assert "Final test accuracy" in text
-    cosine_full = run_means(copy)[("cosine", "b100")]
-    assert f"{cosine_full:.2f}" in text, "the table's cosine mean at the full budget is not in the PDF"
-    log = (copy / f"paper/build/{PROFILE}/paper.log").read_text(errors="replace")
+    cosine = judged_means(smoke)[("cosine", "b100")]
+    assert f"{cosine:.2f}" in text, "cosine's full-budget mean is not in the PDF"
+    log = (smoke / f"paper/build/{PROFILE}/paper.log").read_text(errors="replace")
     assert "Undefined control sequence" not in log
     unresolved = re.search(r"(Citation|Reference) `[^']*' on page \d+ undefined", log)
     assert not unresolved, unresolved.group(0) if unresolved else ""
-    for name in ("acc_vs_budget", "swa_gain", "phi_sensitivity", "anytime", "lr_schedules"):
+    for name in ("acc_vs_budget", "swa_gain", "tuning_curves", "performance_profile", "anytime",
+                 "lr_schedules"):
         assert f"{name}.pdf" in log, f"{name}.pdf was not included in the paper"
-        assert (copy / f"figures/{PROFILE}/{name}.png").stat().st_size > 5_000, name
+        assert (smoke / f"figures/{PROFILE}/{name}.png").stat().st_size > 5_000, name
+    for table in ("table_main", "table_tuning", "table_profile", "table_claims",
+                  "table_theory_bench_official"):
+        assert f"{table}.tex" in log, f"{table}.tex was not included in the paper"
 
 
 def test_notebooks_were_executed(smoke):
-    copy, _ = smoke
     for name in ("results_explorer", "theory_checks"):
-        nb = nbformat.read(copy / f"results/{PROFILE}/notebooks/{name}.ipynb", as_version=4)
+        nb = nbformat.read(smoke / RES / f"notebooks/{name}.ipynb", as_version=4)
         code = [c for c in nb.cells if c.cell_type == "code"]
         assert all(c.execution_count is not None for c in code), name
         assert not any(o.get("output_type") == "error" for c in code for o in c.outputs), name
 
 
 def test_claims_table_has_a_verdict_per_claim(smoke):
-    copy, _ = smoke
-    import pandas as pd
-
-    claims = pd.read_csv(copy / f"results/{PROFILE}/tables/claims.csv")
-    assert set(claims["claim_id"]) == {"uba", "linear", "swa", "hdm", "phi2"}
+    claims = pd.read_csv(smoke / RES / "tables/claims.csv")
+    assert set(claims["claim_id"]) == {c.claim_id for c in CLAIMS}
     verdicts = {"reproduced", "not reproduced", "inconclusive", "not testable at this scale"}
     assert set(claims["verdict"]) <= verdicts
 
 
 def test_readme_block_is_generated_from_the_macros_and_the_snakemake_log(smoke, tmp_path):
-    copy, _ = smoke
     readme = tmp_path / "README.md"
     markers = f"<!-- generated:{PROFILE} begin -->\nstale\n<!-- generated:{PROFILE} end -->"
     readme.write_text(f"intro\n{markers}\nrest\n")
-    proc = subprocess.run([sys.executable, "-m", "report", "readme", "--profile", PROFILE, "--readme",
-                           str(readme), "--root", str(copy)], cwd=ROOT, capture_output=True, text=True)
+    cmd = [sys.executable, "-m", "report", "readme", "--profile", PROFILE, "--readme", str(readme),
+           "--root", str(smoke)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("rest\n") and "stale" not in text
-    macros_tex = (copy / f"results/{PROFILE}/macros.tex").read_text()
-    macros = dict(re.findall(r"\\newcommand\{\\(\w+)\}\{(.*)\}", macros_tex))
+    macros = dict(re.findall(r"\\newcommand\{\\(\w+)\}\{(.*)\}", (smoke / RES / "macros.tex").read_text()))
     assert f"({macros['bestFullAcc']}%)" in text and f"{macros['numRuns']} training runs" in text
     n_jobs = re.search(r"wall time for (\d+) jobs", text)
-    assert n_jobs and int(n_jobs.group(1)) > int(macros["numRuns"])
+    assert n_jobs and int(n_jobs.group(1)) > int(macros["numTrainJobs"])
     readme.write_text("no markers\n")
-    proc = subprocess.run([sys.executable, "-m", "report", "readme", "--profile", PROFILE, "--readme",
-                           str(readme), "--root", str(copy)], cwd=ROOT, capture_output=True, text=True)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "markers" in proc.stderr
 
 
-def test_rerun_after_an_interruption_redoes_only_what_is_missing(smoke):
-    """State of a DAG interrupted during training: one run record and everything downstream of the
-    runs are missing. The rerun must train that one run again and nothing else."""
-    copy, _ = smoke
-    lost = next((copy / f"results/{PROFILE}/runs").glob("linear/*/s0/run.json"))
-    lost.unlink()
-    for downstream in (copy / f"results/{PROFILE}/tables", copy / f"results/{PROFILE}/notebooks",
-                       copy / f"paper/build/{PROFILE}"):
+def test_trace_names_the_records_behind_a_headline_number(smoke):
+    proc = subprocess.run([sys.executable, "-m", "report", "trace", "\\cosineFullAcc", "--profile", PROFILE,
+                           "--root", str(smoke)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "tables/summary.csv" in proc.stdout and f"{RES}/runs/cosine/b100/s1" in proc.stdout
+
+
+def test_rerun_after_losing_one_record_redoes_only_its_batch(smoke):
+    """One final run record and everything downstream of the runs are missing: the rerun trains that
+    one batch again (whose other records are kept by the batch runner) and nothing else."""
+    g = profile_grid(smoke)
+    lost = next(r for r in plan.runs(g, "final") if r.strategy == "linear")
+    (smoke / lost.record(PROFILE)).unlink()
+    for downstream in (smoke / RES / "tables", smoke / RES / "notebooks", smoke / f"paper/build/{PROFILE}"):
         shutil.rmtree(downstream)
-    (copy / f"results/{PROFILE}/macros.tex").unlink()
-    proc = snakemake(copy, "-n", "--quiet", "rules", timeout=240)
+    (smoke / RES / "macros.tex").unlink()
+    proc = subprocess.run([*COMMAND, "-n", "--quiet", "rules"], cwd=smoke, capture_output=True, text=True,
+                          timeout=240)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-2000:]
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", out.split("Job stats:", 1)[1].split("\n\n", 1)[0], re.M))
-    assert stats.get("train") == "1", stats
-    assert not {"theory_check", "theory_bench", "profile_json"} & set(stats), stats
+    batch = next(b for b in plan.batches(g, "final") if lost in b.runs)
+    assert {k for k in stats if k.startswith("train_")} == {f"train_{batch.name}"}, stats
+    untouched = {"theory_check", "theory_bench", "theory_bench_official", "profile_json", "select"}
+    assert not untouched & set(stats), stats
     assert {"aggregate", "paper", "notebook"} <= set(stats), stats

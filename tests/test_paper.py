@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from test_report import write_study
+from factories import write_study
 
 from report.aggregate import aggregate, read_theory
 
@@ -22,6 +22,7 @@ def prose(tex: str) -> str:
     tex = re.sub(r"(?<!\\)%.*", "", tex)
     tex = re.sub(r"\\begin\{verbatim\}.*?\\end\{verbatim\}", " ", tex, flags=re.S)
     tex = re.sub(r"\\begin\{(equation|align\*?)\}.*?\\end\{\1\}", " ", tex, flags=re.S)
+    tex = re.sub(r"\\\\\[[^\]]*\]", r"\\\\ ", tex)   # a line break's spacing, \\[2pt]: layout
     tex = re.sub(r"(?<!\\)\\\[.*?\\\]", " ", tex, flags=re.S)   # display math, not the line break \\[2pt]
     tex = re.sub(r"\$[^$]*\$", " ", tex)
     tex = re.sub(r"\\(usepackage|documentclass|cite[pt]?|ref|cref|Cref|label|input|includegraphics|"
@@ -82,6 +83,6 @@ def test_every_macro_the_paper_uses_is_generated(tmp_path):
     aggregate(g, tmp_path, read_theory(theory / "checks.json", theory / "bench.csv"), tmp_path / "t",
               tmp_path / "macros.tex")
     defined = set(re.findall(r"\\newcommand\{\\(\w+)\}", (tmp_path / "macros.tex").read_text()))
-    used = set(re.findall(r"\\([A-Za-z]+)", PAPER.read_text()))
+    used = set(re.findall(r"\\([A-Za-z]+)", re.sub(r"(?<!\\)%.*", "", PAPER.read_text())))
     camel = {name for name in used if re.match(r"^[a-z]+[A-Z]", name)}   # generated macros are camelCase
     assert camel <= defined, f"used but not generated: {sorted(camel - defined)}"

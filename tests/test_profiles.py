@@ -106,10 +106,11 @@ def test_cluster_profiles_match_the_protocol(name, model, percents, gpus, per_bu
         assert g.full.steps == 88 * ((1_281_167 - val) // g.common["data.batch_size"])
 
 
-# The protocol's training jobs, written out (batching.by: strategy, max_runs chunks per phase) -- not
+# The protocol's training jobs, written out (mini: one job per strategy and phase; cifar and imagenet: one per
+# strategy, phase and budget; the tuning of imagenet at the full budget only) -- not
 # recomputed by the grid code the Snakefile itself uses.
-TRAIN_JOBS = {"mini": 22 + 22 + 1, "cifar10": 22 + 22 * 2 + 1, "cifar100": 22 + 22 * 2 + 1,
-              "imagenet": 22 + 22 * 6 + 1, "imagenet_rn18": 22 + 22 * 6 + 1}
+TRAIN_JOBS = {"mini": 22 + 22 + 1, "cifar10": 22 * 4 + 22 * 4 + 1, "cifar100": 22 * 4 + 22 * 4 + 1,
+              "imagenet": 22 + 22 * 6 + 1, "imagenet_rn18": 22 * 2 + 22 * 6 * 3 + 1}
 STRATEGIES = 22
 OTHER_JOBS = {"profile_json": 1, "plan": TRAIN_JOBS["mini"], "select": STRATEGIES, "theory_check": 1,
               "theory_bench": 1, "theory_bench_official": 1, "theory_figures": 1, "aggregate": 1,

@@ -28,7 +28,8 @@ def _grid(common: dict | None = None, strategies: dict | None = None) -> grid_mo
             "train_config": "experiments/base/fashion_mnist.yaml",
             "full_budget_steps": TOTAL,
             "budget_fractions": [0.5, 1.0],
-            "seeds": [0],
+            "seeds": [0, 1],
+            "tuning": {"seed": 1000, "grid_size": 2},
             "common": {"optimizer.name": "momentum", **(common or {})},
             "strategies": strategies
             or {
@@ -54,7 +55,7 @@ def test_strategies_configured_otherwise_are_added() -> None:
     labels = [c.label for c in configured_curves(grid, TOTAL)]
     # multistep with default milestones is the default curve; UBA strategies differing only in φ are
     # in the φ panel; the cosine floor and OSGM (another optimizer) are not drawn elsewhere
-    assert labels == ["cosine_floor (as trained)", "OSGM (as trained, × learned step)"]
+    assert labels == ["Cosine (as trained)", "OSGM (as trained, × learned step)"]
     floor = configured_curves(grid, TOTAL)[0]
     np.testing.assert_array_equal(
         floor.values, S.multiplier("cosine", np.arange(TOTAL), TOTAL, min_ratio=0.1)
@@ -65,9 +66,9 @@ def test_strategies_configured_otherwise_are_added() -> None:
 
 def test_a_common_warmup_is_drawn_as_trained() -> None:
     grid = _grid(common={"schedule.warmup_steps": 10})
-    assert uba_params(grid, TOTAL) == {"min_ratio": 0.0, "warmup_steps": 10}
+    assert uba_params(grid, TOTAL) == {"min_ratio": 0.0, "warmup_steps": 10, "warmup_fraction": 0.0}
     labels = [c.label for c in configured_curves(grid, TOTAL)]
-    assert labels == ["Step (as trained)", "cosine_floor (as trained)", "OSGM (as trained, × learned step)"]
+    assert labels == ["Step (as trained)", "Cosine (as trained)", "OSGM (as trained, × learned step)"]
     for curve in phi_curves(grid, TOTAL):
         assert curve.values[0] == pytest.approx(1 / 11)  # the warmup ramp of every UBA curve
 

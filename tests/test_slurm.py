@@ -1,6 +1,6 @@
 """The SLURM profile on a real SLURM cluster: `bin/local-slurm` starts munge, MariaDB, slurmdbd, slurmctld
 and slurmd on 127.0.0.1 (a temporary folder, free ports, two placeholder GPUs), and Snakemake runs the
-smoke profile (its training runs of seed 0 and its theory jobs) with ``--profile profiles/slurm`` through
+smoke profile (every training job and its theory jobs) with ``--profile profiles/slurm`` through
 snakemake-executor-plugin-slurm: each is an sbatch job whose rule runs in an srun step, and the plugin
 follows them with sacct, as on a cluster.
 
@@ -34,7 +34,6 @@ ROOT = Path(__file__).resolve().parents[1]
 LOCAL_SLURM = ROOT / "bin/local-slurm"
 PROFILE = "smoke"
 GPU_PROFILE = "smoke_gpu"
-SEED = 0
 GPUS = 2
 INSTALL = "apt-get install slurm-wlm munge slurmdbd mariadb-server (bin/with-env does it as root)"
 TOOLS = ["munged", "mariadbd", "slurmdbd", "slurmctld", "slurmd", "sbatch", "sacct", "git"]

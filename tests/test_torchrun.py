@@ -137,3 +137,40 @@ def test_error_lines_name_the_rank_only_in_a_run_of_several_processes():
     assert distributed.error_line(err, procs=distributed.Processes()) == "stepsize.train: error: boom"
     assert (distributed.error_line(err, unexpected=True, procs=distributed.Processes(1, 2, 1))
             == "stepsize.train: error: rank 1: RuntimeError: boom")
+
+
+def batch_plan(tmp_path: Path, seeds: tuple[int, ...]) -> Path:
+    """A plan of the smoke cosine run at a quarter of the budget, one run per seed."""
+    g = grid.load(PROFILE)
+    s = g.strategies["cosine"]
+    runs = [{"config": str(ROOT / g.train_config), "out": str(tmp_path / f"s{seed}"),
+             "set": {**g.overrides("cosine", g.budgets[0], seed, {s.knob: s.values[-1]}),
+                     "train.threads": 1, "train.progress": False, "data.cache_dir": str(tmp_path / "cache")}}
+            for seed in seeds]
+    path = tmp_path / "plan.json"
+    path.write_text(json.dumps({"runs": runs}))
+    return path
+
+
+def test_a_batch_under_torchrun_trains_every_run_once_on_both_ranks(tmp_path):
+    """Every rank executes the plan in the same order; only rank 0 holds the folders and writes the
+    records (a rank that skipped a run as "busy" would pair its collectives with the wrong run)."""
+    plan = batch_plan(tmp_path, (0, 1, 2))
+    proc = torchrun(["-m", "stepsize.batch", str(plan)], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for seed in (0, 1, 2):
+        record = json.loads((tmp_path / f"s{seed}/run.json").read_text())
+        assert record["status"] == "ok" and record["world_size"] == 2, seed
+    assert proc.stdout.count("stepsize.batch: 3 ok") == 2, proc.stdout[-2000:]   # the summary of each rank
+    again = torchrun(["-m", "stepsize.batch", str(plan)], tmp_path)
+    assert again.returncode == 0 and again.stdout.count("stepsize.batch: 3 kept") == 2, again.stdout[-2000:]
+
+
+def test_a_run_that_raises_in_a_batch_under_torchrun_fails_the_job_fast(tmp_path):
+    plan = batch_plan(tmp_path, (0, 1))
+    env = {**os.environ, distributed.FAULT_RAISE_ENV: "1:3"}
+    start = time.perf_counter()
+    proc = torchrun(["-m", "stepsize.batch", str(plan)], tmp_path, env=env, timeout=4 * FAIL_FAST_S)
+    assert proc.returncode != 0 and time.perf_counter() - start < FAIL_FAST_S
+    assert f"stepsize.batch: error: {tmp_path / 's0'}: InjectedFault" in proc.stderr, proc.stderr[-3000:]
+    assert not (tmp_path / "s1/run.json").exists(), "the job stops at the failed run"

@@ -11,8 +11,9 @@ seed (paired: a seed fixes initialisation and batch order), its mean and 95% Stu
   lies entirely outside, inconclusive otherwise;
 - **not testable at this scale** when an input is missing (a strategy or budget absent, < 2 seeds).
 
-A claim "at every budget" (or "for every method") is reproduced when every setting is, not reproduced
-as soon as one is not, inconclusive otherwise. Each row also reports its *margin* (how far the interval
+A claim "at every budget" (or "for every method") is not reproduced as soon as one setting is not,
+otherwise not testable when one setting is, reproduced when every setting is, and inconclusive otherwise
+(`base.combine_every`). Each row also reports its *margin* (how far the interval
 clears its threshold, in half-widths; a decided verdict is robust when the margin is ≥ 1/3) and the
 *minimum detectable effect* at 80% power for this number of seeds. Choices inside a claim (UBA's φ,
 which schedule is the best tuned one) are made on the validation split, never on the test split the

@@ -1,0 +1,146 @@
+"""The README's "Extending" recipes, performed as written: every code block of that section is applied to a
+clone-like copy of the repository (a new file, or lines added where the block's first line says), then
+the new schedule, optimizer, dataset and claim are used the way a user would use them, and the generic
+tests of each registry run over them.
+
+A recipe block starts with one of these header lines (the test fails on any other):
+
+    # new file: PATH
+    # append to: PATH
+    # add under `strategies:` in: PATH          (inserted after the line ``strategies:``)
+    # add to NAME in: PATH                      (inserted after the first line that starts with NAME)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from factories import repository_copy
+
+ROOT = Path(__file__).resolve().parents[1]
+HEADER = re.compile(r"^# (new file|append to|add under `(\w+):` in|add to (\w+) in): (\S+)$")
+BLOCK = re.compile(r"^```(?:python|yaml)\n(# [^\n]*)\n(.*?)^```", re.M | re.S)
+
+
+def recipe_blocks() -> list[tuple[str, str]]:
+    """(header line, body) of every fenced block of the README's "Extending" section."""
+    readme = (ROOT / "README.md").read_text()
+    assert "\n## Extending\n" in readme, "the README has no 'Extending' section"
+    section = readme.split("\n## Extending\n", 1)[1].split("\n## ", 1)[0]
+    return [(m.group(1), m.group(2)) for m in BLOCK.finditer(section)]
+
+
+def apply_block(copy: Path, header: str, body: str) -> Path:
+    m = HEADER.match(header)
+    assert m, f"README recipe block with an unknown header line: {header!r}"
+    verb, section, name, rel = m.groups()
+    path = copy / rel
+    if verb == "new file":
+        assert not path.exists(), f"{rel} exists already"
+        path.write_text(body)
+        return path
+    text = path.read_text()
+    if verb == "append to":
+        path.write_text(text.rstrip("\n") + "\n\n\n" + body)
+        return path
+    anchor = f"{section}:" if section else name
+    lines = text.splitlines(keepends=True)
+    at = next((i for i, line in enumerate(lines) if line.startswith(anchor)), None)
+    assert at is not None, f"{rel} has no line starting with {anchor!r}"
+    path.write_text("".join(lines[: at + 1]) + body + "".join(lines[at + 1 :]))
+    return path
+
+
+@pytest.fixture(scope="module")
+def extended(tmp_path_factory) -> Path:
+    blocks = recipe_blocks()
+    assert len(blocks) >= 6, f"expected the recipes' blocks, found {len(blocks)}"
+    copy = repository_copy(tmp_path_factory.mktemp("repo"))
+    for header, body in blocks:
+        apply_block(copy, header, body)
+    return copy
+
+
+def run(copy: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": f"{copy}{os.pathsep}{copy / 'tests'}"}
+    return subprocess.run([sys.executable, *args], cwd=copy, capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def passed(proc: subprocess.CompletedProcess) -> int:
+    found = re.search(r"(\d+) passed", proc.stdout)
+    return int(found.group(1)) if found else 0
+
+
+def test_the_recipes_touch_one_or_two_files_each():
+    """A schedule or an optimizer: one new file (plus a profile line); a dataset: one new file and its
+    registry line; a claim: its test and its registry entry."""
+    touched = {HEADER.match(h).group(4) for h, _ in recipe_blocks()}
+    new = {p for p in touched if p.startswith(("stepsize/", "report/"))}
+    assert {"stepsize/schedules/library/sqrt_decay.py", "stepsize/optim/library/nadam.py",
+            "stepsize/data/digits.py", "stepsize/data/__init__.py", "report/claims/training.py",
+            "report/claims/registry.py"} == new
+
+
+def test_new_schedule_passes_the_generic_schedule_tests(extended):
+    proc = run(extended, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_schedules.py",
+               "tests/test_schedules_state.py", "-k", "sqrt_decay")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert passed(proc) >= 10, proc.stdout[-1500:]
+
+
+def test_new_optimizer_passes_the_generic_optimizer_tests(extended):
+    proc = run(extended, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_optim_registry.py",
+               "-k", "nadam")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert passed(proc) >= 3, proc.stdout[-1500:]
+
+
+def test_new_strategies_join_the_default_study(extended):
+    """The profile lines of the recipes put the new schedule and optimizer in the DAG: their tuning,
+    selection and final jobs appear in a dry run of the default profile."""
+    proc = run(extended, "-m", "snakemake", "-n", "--quiet", "rules", timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    for strategy in ("sqrt_decay", "nadam_cosine"):
+        for job in (f"train_tune_{strategy}_0", f"train_final_{strategy}_0"):
+            assert job in out, (job, out[-2000:])
+
+
+def test_new_dataset_trains(extended, tmp_path):
+    out = tmp_path / "run"
+    proc = run(extended, "-m", "stepsize.train", "experiments/base/fashion_mnist.yaml", "--out", str(out),
+               "--set", 'data={"name": "digits", "batch_size": 64, "val_size": 200, "augment": false}',
+               "budget.steps=60", "swa.variants=[]", "optimizer.lr=0.05")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    record = json.loads((out / "run.json").read_text())
+    assert record["config"]["data"]["name"] == "digits" and record["status"] == "ok"
+    assert record["final"]["test_acc"] > 0.5, record["final"]   # chance is 0.1
+
+
+def test_new_claim_is_judged_and_quoted(extended):
+    """On the hand-built study of the report tests (cosine 2 points above multi-step on every seed) the new
+    claim gets a row in claims.csv, the verdict "reproduced" and its verdict macro."""
+    script = (
+        "from pathlib import Path\n"
+        "from factories import write_study\n"
+        "from report.aggregate import aggregate, read_theory\n"
+        "root = Path('study'); g = write_study(root); t = root / 'results/unit/theory'\n"
+        "theory = read_theory(t / 'checks.json', t / 'bench.csv')\n"
+        "aggregate(g, root, theory, root / 'tables', root / 'macros.tex')\n"
+    )
+    proc = run(extended, "-c", script)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import pandas as pd
+
+    claims = pd.read_csv(extended / "study/tables/claims.csv")
+    row = claims[claims["claim_id"] == "cosine_vs_multistep"]
+    assert len(row) == 1 and row["verdict"].iloc[0] == "reproduced", claims[["claim_id", "verdict"]]
+    macros = (extended / "study/macros.tex").read_text()
+    assert "\\newcommand{\\claimCosineMultistepVerdict}{reproduced}" in macros
