@@ -4,10 +4,19 @@ Fashion-MNIST training run through `stepsize.train` on the GPU (experiments/base
 ``train.device=cuda``, bf16, its SWA variants), timed by the run record.
 
 ResNet-18 at 32 px is measured twice: torchvision's ImageNet ResNet-18 (stride-2 stem + max-pool) and
-the CIFAR PreAct ResNet-18 of experiments/base/cifar10.yaml.
+the CIFAR PreAct ResNet-18 of experiments/base/cifar10.yaml. ResNet-50's rate is set beside
+ffcv-imagenet's published one (rn50, 88 epochs of 1,281,167 images in 77.2 min on 8 A100s, Leclerc et al.
+2023: about 3,040 img/s per GPU, including its data loading).
+
+Part ``concurrent`` (the cifar10 profile's `runs_per_gpu`): K processes, each training the cifar10
+profile's model (PreAct ResNet-18, batch 128, 32 px, bf16, channels_last, synthetic data on the device)
+for ``--concurrent-steps`` updates, started together on the one GPU, against one such process alone;
+printed as runs per hour and their ratio (K runs at once / one at a time), the quantity `runs_per_gpu`
+buys.
 
     python benchmarks/bench_gpu.py [--batch-rn50 256] [--batch-rn18 512] [--steps 50] [--no-compile]
-        [--parts throughput,fashion_mnist] [--fmnist-steps 2000] [--fmnist-root DIR]
+        [--parts throughput,concurrent,fashion_mnist] [--concurrent 4] [--concurrent-steps 300]
+        [--fmnist-steps 2000] [--fmnist-root DIR]
 
 The Fashion-MNIST part reads the four IDX ``.gz`` files from ``--fmnist-root`` (default: the Debian
 package's folder). On a machine without that package copy them into the repository first (e.g.
@@ -62,6 +71,37 @@ def images_per_second(name: str, size: int, batch: int, steps: int, compile_mode
     return batch * steps / (time.perf_counter() - start)
 
 
+FFCV_RN50_IMG_S_PER_GPU = 1_281_167 * 88 / (77.2 * 60) / 8  # ffcv-imagenet rn50 88 epochs, 8 x A100
+
+
+def concurrent_worker(steps: int, batch: int) -> None:
+    """One training process of the ``concurrent`` part (no compile: each process would compile alone)."""
+    device = torch.device("cuda")
+    model = stepsize.models.create("preact_resnet18", 10, 3).to(device, memory_format=torch.channels_last)
+    opt = stepsize.optim.create("momentum", model.parameters(), 0.1, momentum=0.9, weight_decay=5e-4)
+    x = torch.randn(batch, 3, 32, 32, device=device).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (batch,), device=device)
+    for _ in range(steps):
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    torch.cuda.synchronize()
+
+
+def concurrent_runs(k: int, steps: int, batch: int) -> float:
+    """Wall time of ``k`` worker processes started together (each a whole process: start-up included)."""
+    import subprocess
+
+    cmd = [sys.executable, __file__, "--worker", str(steps), "--batch-rn18", str(batch)]
+    start = time.perf_counter()
+    procs = [subprocess.Popen(cmd) for _ in range(k)]
+    if any(proc.wait() != 0 for proc in procs):
+        raise RuntimeError("a concurrent worker failed")
+    return time.perf_counter() - start
+
+
 def fashion_mnist_run(root: str, steps: int, compile_model: bool) -> dict:
     """One real training run of experiments/base/fashion_mnist.yaml on the GPU; returns its record."""
     from stepsize import config
@@ -98,19 +138,27 @@ def main() -> int:
     parser.add_argument("--batch-rn18", type=int, default=512)
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--no-compile", action="store_true")
-    parser.add_argument("--parts", default="throughput,fashion_mnist",
-                        help="comma-separated: throughput (synthetic ResNets), fashion_mnist (a real run)")
+    parser.add_argument("--parts", default="throughput,concurrent,fashion_mnist",
+                        help="comma-separated: throughput (synthetic ResNets), concurrent (K runs per GPU), "
+                        "fashion_mnist (a real run)")
+    parser.add_argument("--concurrent", type=int, default=4, help="K: runs sharing the GPU")
+    parser.add_argument("--concurrent-steps", type=int, default=300, help="updates of each concurrent run")
+    parser.add_argument("--worker", type=int, metavar="STEPS", help=argparse.SUPPRESS)
     parser.add_argument("--fmnist-steps", type=int, default=2000, help="budget.steps of the real run")
     parser.add_argument("--fmnist-root", default="/usr/share/datasets/fashion-mnist",
                         help="folder with the four Fashion-MNIST IDX .gz files")
     args = parser.parse_args()
     parts = set(args.parts.split(","))
-    if not parts <= {"throughput", "fashion_mnist"}:
-        parser.error(f"--parts: unknown part(s) {sorted(parts - {'throughput', 'fashion_mnist'})}")
+    known = {"throughput", "concurrent", "fashion_mnist"}
+    if not parts <= known:
+        parser.error(f"--parts: unknown part(s) {sorted(parts - known)}")
     if not torch.cuda.is_available():
         print("bench_gpu: no CUDA device available; run it on a machine with an NVIDIA GPU", file=sys.stderr)
         return 1
     torch.backends.cudnn.benchmark = True
+    if args.worker is not None:
+        concurrent_worker(args.worker, args.batch_rn18)  # the parent passes the batch
+        return 0
     compile_model = not args.no_compile
     print(f"device: {torch.cuda.get_device_name()}  torch {torch.__version__}  compile={compile_model}  "
           "bf16 channels_last", flush=True)
@@ -120,6 +168,17 @@ def main() -> int:
         rate = images_per_second(name, size, batch, args.steps, compile_model)
         print(f"{name} @ {size}px, batch {batch}: {rate:,.0f} img/s (training step: fwd + bwd + SGD)",
               flush=True)
+        if name == "resnet50":
+            print(f"  ratio to ffcv-imagenet's published rn50 rate per A100 ({FFCV_RN50_IMG_S_PER_GPU:,.0f} "
+                  f"img/s, data loading included): {rate / FFCV_RN50_IMG_S_PER_GPU:.2f}", flush=True)
+    if "concurrent" in parts:
+        k, steps = args.concurrent, args.concurrent_steps
+        alone = concurrent_runs(1, steps, 128)
+        together = concurrent_runs(k, steps, 128)
+        print(f"preact_resnet18 batch 128, {steps} updates per run: 1 run alone {alone:.1f} s "
+              f"({3600 / alone:,.0f} runs/hour); {k} runs at once {together:.1f} s "
+              f"({3600 * k / together:,.0f} runs/hour); ratio {k * alone / together:.2f} "
+              f"(runs_per_gpu = {k})", flush=True)
     if "fashion_mnist" in parts:
         try:
             record = fashion_mnist_run(args.fmnist_root, args.fmnist_steps, compile_model)

@@ -122,6 +122,16 @@ def _readme(args: argparse.Namespace) -> None:
     print(f"updated the generated block of profile {args.profile!r} in {args.readme}")
 
 
+def _input_errors() -> tuple[type[Exception], ...]:
+    """The other bad-input errors, imported only on failure: `plan` and `select` run once per training
+    job, and importing the aggregation (torch, scipy) would triple their time."""
+    from report.aggregate import TheoryInputError
+    from report.readme import ReadmeError
+    from report.runs import RecordError
+
+    return RecordError, TheoryInputError, ReadmeError
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the arguments and run one subcommand; return the exit status."""
     parser = argparse.ArgumentParser(prog="python -m report", description=__doc__.split("\n\n")[0])
@@ -182,13 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_readme)
 
     args = parser.parse_args(argv)
-    from report.aggregate import TheoryInputError
-    from report.readme import ReadmeError
-    from report.runs import RecordError
-
     try:
         args.func(args)
-    except (ProfileError, RecordError, TheoryInputError, ReadmeError) as exc:
+    except (ProfileError, *_input_errors()) as exc:  # evaluated only when an exception propagates
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

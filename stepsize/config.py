@@ -116,14 +116,7 @@ def apply_overrides(cfg: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
             value = yaml.safe_load(text)
         except yaml.YAMLError:
             raise ValueError(f"--set {key}: cannot parse value {text!r} as YAML") from None
-        parts = key.strip().split(".")
-        node = cfg
-        for i, part in enumerate(parts[:-1]):
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise ValueError(f"--set {key}: {'.'.join(parts[: i + 1])} is not a section")
-            node = child
-        node[parts[-1]] = value
+        _set_dotted(cfg, key.strip(), value, f"--set {key}")
     return cfg
 
 
@@ -132,15 +125,20 @@ def apply_values(cfg: dict[str, Any], values: Mapping[str, Any]) -> dict[str, An
     for a whole section replaces it, as with `apply_overrides`."""
     cfg = copy.deepcopy(cfg)
     for key, value in values.items():
-        parts = str(key).split(".")
-        node = cfg
-        for i, part in enumerate(parts[:-1]):
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise ValueError(f"{key}: {'.'.join(parts[: i + 1])} is not a section")
-            node = child
-        node[parts[-1]] = copy.deepcopy(value)
+        _set_dotted(cfg, str(key), copy.deepcopy(value), str(key))
     return cfg
+
+
+def _set_dotted(cfg: dict[str, Any], key: str, value: Any, where: str) -> None:
+    """``cfg[a][b] = value`` for ``key = "a.b"``, creating sections; ValueError if a prefix is a value."""
+    parts = key.split(".")
+    node = cfg
+    for i, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ValueError(f"{where}: {'.'.join(parts[: i + 1])} is not a section")
+        node = child
+    node[parts[-1]] = value
 
 
 def load(path: str | Path, overrides: Iterable[str] = (),

@@ -21,13 +21,7 @@ from stepsize.optim import OSGM
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Small CPU workloads run several times faster on one intra-op thread on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # ------------------------------------------------------------------------------ hypergradient signs

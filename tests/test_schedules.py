@@ -19,13 +19,7 @@ BASE_LRS = (0.3, 0.07)  # two param groups with different base LRs
 DECAYING = S.DECAYING  # derived from the specs (ScheduleSpec.decays)
 
 
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    """Tiny CPU workloads run several times faster on one intra-op thread on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _optimizer() -> torch.optim.Optimizer:

@@ -245,7 +245,7 @@ def test_a_two_gpu_training_job_gets_its_gpus_and_starts_torchrun_once(cluster, 
         pytest.fail(f"two-GPU job failed: {failure_report(copy, proc, cluster)}")
     assert f"--nproc_per_node={GPUS} -m stepsize.batch" in proc.stdout + proc.stderr
     rows = cluster.sacct()
-    [job] = [r for r in rows if r["Comment"].startswith("rule_train_final_cosine_0") and "." not in r["JobID"]
+    [job] = [r for r in rows if r["Comment"].startswith("rule_train_final_") and "." not in r["JobID"]
              and r["WorkDir"] == str(copy) and f"gres/gpu={GPUS}" in r["AllocTRES"]]
     assert job["State"] == "COMPLETED" and cpus(job) == GPUS, job   # cpus_per_gpu x gpu
     [step] = [r for r in rows if r["JobID"] == job["JobID"] + ".0"]

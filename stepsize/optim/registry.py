@@ -6,31 +6,15 @@ unknown name raises a one-line error listing the valid names; there is no fallba
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from typing import Any
 
 from torch.optim import Optimizer
 
+from stepsize.discovery import discover
 from stepsize.optim import library
 from stepsize.optim.spec import OptimizerSpec, Params
 
-
-def _discover() -> dict[str, OptimizerSpec]:
-    specs: dict[str, OptimizerSpec] = {}
-    for info in sorted(pkgutil.iter_modules(library.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{library.__name__}.{info.name}")
-        found = getattr(module, "SPECS", None) or ((module.SPEC,) if hasattr(module, "SPEC") else ())
-        if not found or not all(isinstance(s, OptimizerSpec) for s in found):
-            raise TypeError(f"{module.__name__} defines no SPEC/SPECS of OptimizerSpec")
-        for spec in found:
-            if spec.name in specs:
-                raise ValueError(f"optimizer name {spec.name!r} is defined twice ({module.__name__})")
-            specs[spec.name] = spec
-    return specs
-
-
-SPECS: dict[str, OptimizerSpec] = _discover()
+SPECS: dict[str, OptimizerSpec] = discover(library, OptimizerSpec, "optimizer")
 NAMES: tuple[str, ...] = tuple(SPECS)
 #: Allowed keyword arguments of each optimizer with their defaults (``lr`` is passed separately).
 DEFAULTS: dict[str, dict[str, Any]] = {name: dict(spec.options) for name, spec in SPECS.items()}

@@ -5,31 +5,16 @@ Modules of the library package are found by name (sorted), so a new schedule is 
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from stepsize.discovery import discover
 from stepsize.schedules import library
 from stepsize.schedules.spec import ScheduleSpec
 
-
-def _discover() -> dict[str, ScheduleSpec]:
-    specs: dict[str, ScheduleSpec] = {}
-    for info in sorted(pkgutil.iter_modules(library.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{library.__name__}.{info.name}")
-        spec = getattr(module, "SPEC", None)
-        if not isinstance(spec, ScheduleSpec):
-            raise TypeError(f"{module.__name__} defines no SPEC (a ScheduleSpec)")
-        if spec.name in specs:
-            raise ValueError(f"schedule name {spec.name!r} is defined twice ({module.__name__})")
-        specs[spec.name] = spec
-    return specs
-
-
-SPECS: dict[str, ScheduleSpec] = _discover()
+SPECS: dict[str, ScheduleSpec] = discover(library, ScheduleSpec, "schedule")
 NAMES: tuple[str, ...] = tuple(SPECS)
 #: Each schedule's own parameters with their defaults (the common ``warmup_steps`` is not listed).
 DEFAULTS: dict[str, dict[str, Any]] = {name: dict(spec.defaults) for name, spec in SPECS.items()}

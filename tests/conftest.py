@@ -1,0 +1,18 @@
+"""Fixtures shared by the test modules (helpers that build studies live in `factories`)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Tiny CPU workloads run several times faster on one intra-op thread on a shared machine (two
+    threads collapse when the other core is busy). Use with ``pytestmark =
+    pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
