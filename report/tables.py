@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pandas as pd
 from scipy import stats as scipy_stats
@@ -109,54 +110,31 @@ def wide_by_variant(final: pd.DataFrame) -> pd.DataFrame:
 
 def swa_gains(final: pd.DataFrame) -> pd.DataFrame:
     """Paired accuracy gain (variant - off, points) per strategy x budget x averaging variant."""
-    wide = wide_by_variant(final)
-    variants = [v for v in final["variant"].cat.categories if v != "off" and v in wide.columns]
-    rows = []
-    for (strategy, budget, percent), grp in wide.groupby(["strategy", "budget", "percent"], observed=True):
-        for v in variants:
-            ci = t_interval(grp[v] - grp["off"])
-            rows.append(
-                {
-                    "strategy": strategy,
-                    "budget": budget,
-                    "percent": percent,
-                    "variant": v,
-                    "n": ci.n,
-                    "mean": ci.mean,
-                    "ci_low": ci.low,
-                    "ci_high": ci.high,
-                }
-            )
-    return pd.DataFrame(
-        rows, columns=["strategy", "budget", "percent", "variant", "n", "mean", "ci_low", "ci_high"]
-    )
+    return _gain_intervals(final, ["strategy", "budget", "percent"], lambda gain, grp: gain)
 
 
 def swa_gain_over_strategies(final: pd.DataFrame, strategies: list[str] | None = None) -> pd.DataFrame:
     """Per budget x variant: the gain averaged over strategies within each seed, then a t-interval
     over seeds (so the interval's n is the number of seeds). Strategies with a diverged run are left
     out of that seed's average."""
-    wide = wide_by_variant(final)
     if strategies is not None:
-        wide = wide[wide["strategy"].isin(strategies)]
+        final = final[final["strategy"].isin(strategies)]
+    return _gain_intervals(final, ["budget", "percent"], lambda gain, grp: gain.groupby(grp["seed"]).mean())
+
+
+def _gain_intervals(final: pd.DataFrame, keys: list[str],
+                    samples: Callable[[pd.Series, pd.DataFrame], pd.Series]) -> pd.DataFrame:
+    """One row per ``keys`` group x averaging variant: the t-interval of ``samples(gain, group)``,
+    where ``gain`` is the paired (variant - off) accuracy difference of the group's runs."""
+    wide = wide_by_variant(final)
     variants = [v for v in final["variant"].cat.categories if v != "off" and v in wide.columns]
     rows = []
-    for (budget, percent), grp in wide.groupby(["budget", "percent"], observed=True):
+    for group_keys, grp in wide.groupby(keys, observed=True):
         for v in variants:
-            per_seed = (grp[v] - grp["off"]).groupby(grp["seed"]).mean()
-            ci = t_interval(per_seed)
-            rows.append(
-                {
-                    "budget": budget,
-                    "percent": percent,
-                    "variant": v,
-                    "n": ci.n,
-                    "mean": ci.mean,
-                    "ci_low": ci.low,
-                    "ci_high": ci.high,
-                }
-            )
-    return pd.DataFrame(rows, columns=["budget", "percent", "variant", "n", "mean", "ci_low", "ci_high"])
+            ci = t_interval(samples(grp[v] - grp["off"], grp))
+            rows.append({**dict(zip(keys, group_keys, strict=True)), "variant": v, "n": ci.n, "mean": ci.mean,
+                         "ci_low": ci.low, "ci_high": ci.high})
+    return pd.DataFrame(rows, columns=[*keys, "variant", "n", "mean", "ci_low", "ci_high"])
 
 
 def uba_choices(grid: Grid, selections: dict) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -48,38 +49,46 @@ def _is_plain(value: Any) -> bool:
     return value is None or isinstance(value, bool | int | float | str)
 
 
+def _run(model: torch.nn.Module, opt: torch.optim.Optimizer, sched: Any, steps: range,
+         read: Callable[[torch.optim.Optimizer], Any]) -> list[Any]:
+    """``read(opt)`` before each update of ``steps`` (an update, then a scheduler step)."""
+    seen = []
+    for t in steps:
+        seen.append(read(opt))
+        _train_step(model, opt, t)
+        sched.step()
+    return seen
+
+
+def _saved_after(cut: int, build: Callable[[], tuple], name: str, **params: Any) -> dict[str, Any]:
+    """The optimizer and scheduler states after ``cut`` updates, through torch.save and torch.load
+    with ``weights_only=True`` (plain containers only)."""
+    model, opt = build()
+    sched = S.create(name, opt, TOTAL, **params)
+    _run(model, opt, sched, range(cut), lambda o: None)
+    buffer = io.BytesIO()
+    torch.save({"opt": opt.state_dict(), "sched": sched.state_dict()}, buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=True)
+
+
+def _lrs(opt: torch.optim.Optimizer) -> list[float]:
+    return [g["lr"] for g in opt.param_groups]
+
+
 @pytest.mark.parametrize("name", S.NAMES)
 @pytest.mark.parametrize("warmup", [0, 6])
 def test_resume_mid_budget_gives_identical_later_lrs(name: str, warmup: int) -> None:
     params = {**PARAMS.get(name, {}), "warmup_steps": warmup}
     model, opt = _model_and_optimizer()
-    sched = S.create(name, opt, TOTAL, **params)
-    reference = []
-    for t in range(TOTAL):
-        reference.append([g["lr"] for g in opt.param_groups])
-        _train_step(model, opt, t)
-        sched.step()
-
+    reference = _run(model, opt, S.create(name, opt, TOTAL, **params), range(TOTAL), _lrs)
     for cut in CUTS:
-        model, opt = _model_and_optimizer()
-        sched = S.create(name, opt, TOTAL, **params)
-        for t in range(cut):
-            _train_step(model, opt, t)
-            sched.step()
-        buffer = io.BytesIO()
-        torch.save({"opt": opt.state_dict(), "sched": sched.state_dict()}, buffer)
-        buffer.seek(0)
-        saved = torch.load(buffer, weights_only=True)  # plain containers only
-
+        saved = _saved_after(cut, _model_and_optimizer, name, **params)
         model2, opt2 = _model_and_optimizer()
         sched2 = S.create(name, opt2, TOTAL, **params)
         opt2.load_state_dict(saved["opt"])
         sched2.load_state_dict(saved["sched"])
-        resumed = []
-        for t in range(cut, TOTAL):
-            resumed.append([g["lr"] for g in opt2.param_groups])
-            _train_step(model2, opt2, t)
-            sched2.step()
+        resumed = _run(model2, opt2, sched2, range(cut, TOTAL), _lrs)
         assert resumed == reference[cut:], f"{name}: LRs differ after resuming at step {cut}"
 
 
@@ -128,31 +137,17 @@ def test_onecycle_momentum_survives_a_saved_and_loaded_resume(adam: bool) -> Non
         group = opt.param_groups[0]
         return group["betas"][0] if adam else group["momentum"]
 
+    def read(opt: torch.optim.Optimizer) -> tuple[float, float]:
+        return opt.param_groups[0]["lr"], momentum(opt)
+
     model, opt = build()
-    sched = S.create("onecycle", opt, TOTAL)
-    reference = []
-    for t in range(TOTAL):
-        reference.append((opt.param_groups[0]["lr"], momentum(opt)))
-        _train_step(model, opt, t)
-        sched.step()
+    reference = _run(model, opt, S.create("onecycle", opt, TOTAL), range(TOTAL), read)
     for cut in CUTS:
-        model, opt = build()
-        sched = S.create("onecycle", opt, TOTAL)
-        for t in range(cut):
-            _train_step(model, opt, t)
-            sched.step()
-        buffer = io.BytesIO()
-        torch.save({"opt": opt.state_dict(), "sched": sched.state_dict()}, buffer)
-        buffer.seek(0)
-        saved = torch.load(buffer, weights_only=True)
+        saved = _saved_after(cut, build, "onecycle")
         model2, opt2 = build()
         sched2 = S.create("onecycle", opt2, TOTAL)
         opt2.load_state_dict(saved["opt"])
         sched2.load_state_dict(saved["sched"])
         assert sched2.momentum_keys == ["betas" if adam else "momentum"]
-        resumed = []
-        for t in range(cut, TOTAL):
-            resumed.append((opt2.param_groups[0]["lr"], momentum(opt2)))
-            _train_step(model2, opt2, t)
-            sched2.step()
+        resumed = _run(model2, opt2, sched2, range(cut, TOTAL), read)
         assert resumed == reference[cut:], f"resume at {cut}"

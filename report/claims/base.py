@@ -122,17 +122,40 @@ def _finite(values: Iterable[float]) -> np.ndarray:
 
 def threshold_test(values: Iterable[float], threshold: float) -> dict[str, Any]:
     """Row fields of "the mean of ``values`` exceeds ``threshold``" (superiority: 0; non-inferiority: −δ)."""
+
+    def decide(low: float, high: float) -> tuple[str, float]:
+        if low > threshold:
+            return REPRODUCED, low - threshold
+        if high < threshold:
+            return NOT_REPRODUCED, threshold - high
+        return INCONCLUSIVE, math.nan
+
+    return _interval_test(values, threshold, decide)
+
+
+def equivalence_test(values: Iterable[float], margin: float) -> dict[str, Any]:
+    """Row fields of "the mean of ``values`` lies within ±``margin``"."""
+
+    def decide(low: float, high: float) -> tuple[str, float]:
+        if -margin < low and high < margin:
+            return REPRODUCED, min(low + margin, margin - high)
+        if low > margin or high < -margin:
+            return NOT_REPRODUCED, max(low - margin, -margin - high)
+        return INCONCLUSIVE, math.nan
+
+    return _interval_test(values, margin, decide)
+
+
+def _interval_test(values: Iterable[float], threshold: float,
+                   decide: Callable[[float, float], tuple[str, float]]) -> dict[str, Any]:
+    """The row fields of a verdict on the 95 % t-interval of ``values``: ``decide(low, high)`` gives the
+    verdict and how far the interval clears its bound; ``margin`` is that distance in half-widths (the
+    study's target: ≥ 1/3). Fewer than two finite values: not testable."""
     x = _finite(values)
     ci = t_interval(x)
     if ci.n < 2 or not math.isfinite(ci.low):
         return {"n": ci.n, "estimate": ci.mean, "threshold": threshold, "verdict": NOT_TESTABLE}
-    half = ci.half_width
-    if ci.low > threshold:
-        verdict, margin = REPRODUCED, (ci.low - threshold) / half if half > 0 else math.inf
-    elif ci.high < threshold:
-        verdict, margin = NOT_REPRODUCED, (threshold - ci.high) / half if half > 0 else math.inf
-    else:
-        verdict, margin = INCONCLUSIVE, math.nan
+    verdict, excess = decide(ci.low, ci.high)
     return {
         "n": ci.n,
         "estimate": ci.mean,
@@ -140,32 +163,7 @@ def threshold_test(values: Iterable[float], threshold: float) -> dict[str, Any]:
         "ci_high": ci.high,
         "threshold": threshold,
         "verdict": verdict,
-        "margin": margin,
-        "mde": minimum_detectable_effect(x),
-    }
-
-
-def equivalence_test(values: Iterable[float], margin: float) -> dict[str, Any]:
-    """Row fields of "the mean of ``values`` lies within ±``margin``"."""
-    x = _finite(values)
-    ci = t_interval(x)
-    if ci.n < 2 or not math.isfinite(ci.low):
-        return {"n": ci.n, "estimate": ci.mean, "threshold": margin, "verdict": NOT_TESTABLE}
-    half = ci.half_width
-    if -margin < ci.low and ci.high < margin:
-        verdict, excess = REPRODUCED, min(ci.low + margin, margin - ci.high)
-    elif ci.low > margin or ci.high < -margin:
-        verdict, excess = NOT_REPRODUCED, max(ci.low - margin, -margin - ci.high)
-    else:
-        verdict, excess = INCONCLUSIVE, math.nan
-    return {
-        "n": ci.n,
-        "estimate": ci.mean,
-        "ci_low": ci.low,
-        "ci_high": ci.high,
-        "threshold": margin,
-        "verdict": verdict,
-        "margin": excess / half if half > 0 else math.inf,
+        "margin": excess if math.isnan(excess) else excess / ci.half_width if ci.half_width > 0 else math.inf,
         "mde": minimum_detectable_effect(x),
     }
 
