@@ -168,6 +168,7 @@ def setup_macros(book: MacroBook, grid: Grid, cfg: dict[str, Any], counts: dict[
         "swaVariantList", listing([VARIANT_NAMES.get(v, escape(v)) for v in swa.get("variants", [])]), src
     )
     book.add("anytimePoints", str(len(grid.anytime["fractions"])), src)
+    book.add("warmupSentence", _warmup_sentence(grid, cfg), src)
     book.add("ciLevel", number(100 * CONFIDENCE, 0), "report.stats.CONFIDENCE")
     book.add("powerPercent", "80", "report.stats.minimum_detectable_effect (power=0.8)")
     book.add("equivalenceMargin", f"{float(grid.report['equivalence_margin_pp']):g}", src)
@@ -176,6 +177,21 @@ def setup_macros(book: MacroBook, grid: Grid, cfg: dict[str, Any], counts: dict[
     book.add("targetList", listing([f"{100 * float(t):g}\\%" for t in grid.report["targets"]]), src)
     book.add("rMax", f"{float(grid.report['r_max']):g}", src)
     book.add("strategyList", listing([display_name(grid, s) for s in grid.strategies]), src)
+
+
+def _warmup_sentence(grid: Grid, cfg: dict[str, Any]) -> str:
+    """The reference run's warmup (a fraction of its budget) and the strategies that differ from it."""
+    warmup = float(cfg.get("schedule", {}).get("warmup_fraction") or 0.0)
+    others = [
+        display_name(grid, s)
+        for s in grid.strategies
+        if float(grid.strategy_value(s, "schedule.warmup_fraction", 0.0) or 0.0) != warmup
+    ]
+    if warmup > 0:
+        text = f"Every strategy starts with one linear warmup over the first {number(100 * warmup, 0)}\\%"
+        except_ = f", except {listing(others)} (a warm-up of their own, or none)" if others else ""
+        return f"{text} of its budget{except_}"
+    return "The schedules use no warmup" + (f", except {listing(others)}" if others else "")
 
 
 # ------------------------------------------------------------------------------------------- results
@@ -407,6 +423,25 @@ def theory_macros(book: MacroBook, theory: Any) -> None:
                  "(report.theory_report)")
 
 
+def checkout_commit() -> str | None:
+    """The commit the tables are made from: HEAD of this checkout, ``+dirty`` when the code, profiles or
+    workflow differ from it (a run record's own commit is the HEAD when it trained, which misses
+    uncommitted profile edits). None outside a git checkout."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                              timeout=10, check=True).stdout.strip()
+        inputs = ["stepsize", "experiments", "report", "theory", "Snakefile"]
+        status = ["git", "status", "--porcelain", "--untracked-files=no", "--", *inputs]
+        dirty = subprocess.run(status, cwd=root, capture_output=True, text=True, timeout=10,
+                               check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{head[:12]}{'+dirty' if dirty else ''}" if head else None
+
+
 def provenance_macros(book: MacroBook, records: dict, final: pd.DataFrame, job_seconds: float | None) -> None:
     """Versions, hardware and wall time."""
     first = next(iter(records.values()), {})
@@ -416,7 +451,8 @@ def provenance_macros(book: MacroBook, records: dict, final: pd.DataFrame, job_s
     src = "run records (versions, device, wall_time_s)"
     book.add("pythonVersion", escape(versions.get("python", platform.python_version())), src)
     book.add("torchVersion", escape(versions.get("torch", "?")), src)
-    book.add("gitCommit", escape(str(first.get("git_commit") or "unknown")[:12]), src)
+    book.add("gitCommit", escape(checkout_commit() or str(first.get("git_commit") or "unknown")[:12]),
+             "git rev-parse HEAD of the aggregating checkout (+dirty: uncommitted study inputs)")
     book.add("deviceName", escape(", ".join(devices)), src)
     book.add("hostDescription", escape(host_description()), "/proc/cpuinfo of the aggregating machine")
     book.add("trainWallMinutes", number(train_s / 60.0, 1), src)

@@ -56,6 +56,7 @@ def read_macros(path: Path) -> dict[str, str]:
 def tex_to_text(tex: str) -> str:
     """The LaTeX of a generated macro as plain Markdown text (the few constructs the macros use)."""
     text = tex.replace(r"\varphi", "φ").replace("{=}", "=").replace(r"\%", "%").replace(r"\_", "_")
+    text = text.replace(r"\sqrt{\cdot}", "√·").replace(r"\cdot", "·").replace(r"\delta", "δ")
     text = re.sub(r"\$([^$]*)\$", r"\1", text)
     text = text.replace(r"\times", "×").replace("10^{", "10^").replace("}", "").replace("{", "")
     return text.replace("~", " ").replace("\\", "")
@@ -103,8 +104,8 @@ def block(profile: str, root: Path) -> str:
     t = {k: tex_to_text(v) for k, v in m.items()}
     run = last_complete_run(root / ".snakemake" / "log", profile, int(t["numTrainJobs"]))
     lines = [
-        f"Measured by the last complete run of the `{profile}` DAG ({run.date}, {t['hostDescription']}, "
-        f"device {t['deviceName']}, PyTorch {t['torchVersion']}, commit `{t['gitCommit']}`): "
+        f"Measured by the last complete run of the `{profile}` DAG ({run.date}, device {t['deviceName']}, "
+        f"PyTorch {t['torchVersion']}, commit `{t['gitCommit']}`): "
         f"**{run.elapsed_s / 60:.1f} minutes** wall time for {run.jobs} jobs "
         f"({t['numRuns']} training runs of {t['modelName']} on {t['datasetName']} in {t['numTrainJobs']} "
         f"training jobs: {t['numTuningRuns']} tuning, {t['numFinalRuns']} final "
