@@ -169,6 +169,10 @@ def print_fixed(title: str, table: dict[int, tuple[int, float, float, float, flo
     print("|---|---|---|---|---|---|")
     for steps, (n, wall, tr, ev, share) in table.items():
         print(f"| {steps} | {n} | {wall:.2f} | {tr:.2f} | {ev:.2f} | {100 * share:.1f} % |")
+    runs = sum(n for n, *_ in table.values())
+    wall = sum(n * w for n, w, *_ in table.values())
+    work = sum(n * (tr + ev) for n, _, tr, ev, _ in table.values())
+    print(f"| whole job | {runs} | {wall / runs:.2f} | | | {100 * (wall - work) / wall:.1f} % |")
 
 
 def main() -> None:
