@@ -169,6 +169,7 @@ def setup_macros(book: MacroBook, grid: Grid, cfg: dict[str, Any], counts: dict[
     )
     book.add("anytimePoints", str(len(grid.anytime["fractions"])), src)
     book.add("warmupSentence", _warmup_sentence(grid, cfg), src)
+    book.add("bnSentence", _bn_sentence(cfg), src)
     book.add("ciLevel", number(100 * CONFIDENCE, 0), "report.stats.CONFIDENCE")
     book.add("powerPercent", "80", "report.stats.minimum_detectable_effect (power=0.8)")
     book.add("equivalenceMargin", f"{float(grid.report['equivalence_margin_pp']):g}", src)
@@ -192,6 +193,23 @@ def _warmup_sentence(grid: Grid, cfg: dict[str, Any]) -> str:
         except_ = f", except {listing(others)} (a warm-up of their own, or none)" if others else ""
         return f"{text} of its budget{except_}"
     return "The schedules use no warmup" + (f", except {listing(others)}" if others else "")
+
+
+def _bn_sentence(cfg: dict[str, Any]) -> str:
+    """How the raw models' BatchNorm statistics are evaluated (``eval.recompute_bn``, ``swa.bn_batches``)."""
+    batches = cfg.get("swa", {}).get("bn_batches")
+    batch_size = cfg.get("data", {}).get("batch_size")
+    where = ("one epoch of training batches" if batches is None
+             else f"{batches} training batches ({batches * batch_size} images)" if batch_size
+             else f"{batches} training batches")
+    if cfg.get("eval", {}).get("recompute_bn", False):
+        return (f"Every model is evaluated with its batch-norm statistics recomputed on {where} "
+                "(``precise BN'' \\citep{wu2021rethinking}): the raw models as much as the averages "
+                "and Schedule-Free, whose authors require it. PyTorch's running statistics lag weights that "
+                "still move fast; kept for the raw models only, they would judge those, and not their "
+                "rivals, with stale statistics")
+    return (f"The raw models are evaluated with PyTorch's running batch-norm statistics; the averages and "
+            f"Schedule-Free with statistics recomputed on {where}")
 
 
 # ------------------------------------------------------------------------------------------- results

@@ -49,6 +49,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "final": ["test"],  # splits evaluated at the end for the raw model
         "averages": ["test"],  # splits evaluated at the end for every average
         "fold_bn": True,  # evaluate with BatchNorm folded into the convolutions (stepsize.evaluation)
+        "recompute_bn": True,  # raw model: BatchNorm statistics recomputed at each evaluation ("precise BN")
     },
     "train": {
         "seed": 0,

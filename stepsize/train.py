@@ -11,9 +11,11 @@ The loop: config → seeds → data → model (channels_last) → optimizer/sche
 ``tail``/``ema``/``poly`` average the base trajectory; ``swalr`` forks at the averaging start and runs
 after the base run on the same later batches (Izmailov et al., UAI 2018).
 
+Every evaluation recomputes BatchNorm statistics on ``swa.bn_batches`` training batches first (raw model:
+``eval.recompute_bn``, default on; every average: always), so that all contenders are judged alike.
 Optimizers with an evaluation point (Schedule-Free, `stepsize.optim.modes`) are evaluated, averaged and
-checkpointed at that point, with BatchNorm statistics recomputed there before each evaluation; their
-training point is restored bit for bit afterwards, so evaluating never changes the trajectory.
+checkpointed at that point; their training point is restored bit for bit afterwards, so evaluating never
+changes the trajectory.
 
 Faults: a run *diverges* at the first update whose training loss is non-finite or exceeds
 ``train.divergence_factor`` × the mean loss of its first curve window (default 3: a cross-entropy of
@@ -366,10 +368,14 @@ class Run:
                                self.channels_last, self.input_dtype)
 
     def _raw_metrics(self, splits: tuple[str, ...]) -> dict[str, float]:
-        """The raw model on ``splits``, at its evaluation point (BatchNorm recomputed there if it has
-        one, as Schedule-Free's README asks)."""
+        """The raw model on ``splits``, at its evaluation point, BatchNorm statistics recomputed there
+        (``eval.recompute_bn``; always for an optimizer with an evaluation point, as Schedule-Free's README
+        asks). Why for every optimizer: running statistics lag fast-moving weights (Wu & Johnson 2021,
+        "Rethinking 'Batch' in BatchNorm"); at 30 updates they cost a constant-LR SGD run 15-30 points of
+        test accuracy, and an averaged or Schedule-Free model, which is always recomputed, would be judged
+        against a handicapped raw one."""
         with evaluation_point(self.optimizer):
-            if self.modes:
+            if self.modes or self.cfg["eval"]["recompute_bn"]:
                 self._recompute_bn(self.net)
             return self._evaluate(self.fast, splits)
 

@@ -467,3 +467,14 @@ def test_make_record_factory_matches_what_the_trainer_writes(tmp_path):
     fake = make_record(0.8, 2, 0)
     assert set(fake) <= set(real) and set(fake["final"]) == set(real["final"])
     assert set(fake["averaged"]["tail"]) <= set(real["averaged"]["tail"]) and BASE
+
+
+def test_the_bn_sentence_says_how_raw_models_are_evaluated():
+    from report.macros import _bn_sentence
+
+    cfg = {"data": {"batch_size": 128}, "swa": {"bn_batches": 8}, "eval": {"recompute_bn": True}}
+    assert "recomputed on 8 training batches (1024 images)" in _bn_sentence(cfg)
+    assert "\\citep{wu2021rethinking}" in _bn_sentence(cfg)
+    running = _bn_sentence({**cfg, "eval": {"recompute_bn": False}, "swa": {"bn_batches": None}})
+    assert running.startswith("The raw models are evaluated with PyTorch's running")
+    assert running.endswith("recomputed on one epoch of training batches")

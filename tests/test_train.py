@@ -329,3 +329,22 @@ def test_compile_true_trains_evaluates_and_averages_the_uncompiled_module(tmp_pa
     assert tail["n_averaged"] == 3 and tail["test_acc"] is not None
     np.testing.assert_allclose(record["curve"]["loss"], eager["curve"]["loss"], rtol=1e-3)
     assert abs(record["final"]["test_loss"] - eager["final"]["test_loss"]) < 1e-2
+
+
+def test_the_raw_model_is_judged_with_batchnorm_recomputed_without_changing_the_trajectory(tmp_path):
+    """``eval.recompute_bn`` (default on): the raw model's BatchNorm statistics are recomputed at each
+    evaluation, as every average's are. An EMA with decay 0 is the last iterate itself, evaluated through the
+    averages' own update_bn path: the recomputed raw model must match it; the running statistics must not."""
+    common = ("eval.at_fractions=[0.5, 1.0]", "swa.variants=[ema]", "swa.ema_decay=0.0", "optimizer.lr=0.2",
+              "schedule.name=constant")
+    precise = run(tmp_path, *common, name="precise")
+    running = run(tmp_path, *common, "eval.recompute_bn=false", name="running")
+    assert precise["curve"] == running["curve"]  # evaluating never changes the trajectory
+    assert precise["averaged"]["ema"]["test_loss"] == pytest.approx(running["averaged"]["ema"]["test_loss"])
+    last_iterate = precise["averaged"]["ema"]
+    assert precise["final"]["test_acc"] == last_iterate["test_acc"]
+    assert precise["final"]["test_loss"] == pytest.approx(last_iterate["test_loss"], rel=1e-4)
+    assert running["final"]["test_loss"] != pytest.approx(last_iterate["test_loss"], rel=1e-3)
+    assert [e["test_loss"] for e in precise["evals"]] != [e["test_loss"] for e in running["evals"]]
+    with pytest.raises(ValueError, match=r"^eval\.recompute_bn: expected bool"):
+        tiny("eval.recompute_bn=3")
