@@ -213,6 +213,10 @@ rule select:
 
 
 # One rule per training job: a batch's outputs are its runs' records (update: kept when the job reruns).
+# Priority: tuning jobs first (each unlocks its strategy's final job), then the long plateau job, then the
+# final jobs. Without it Snakemake may leave a tuning job for last, whose final job then runs alone on one
+# core (seen: the last 2 minutes of a default run).
+JOB_PRIORITY = {"tune": 20, "plateau": 10, "final": 0}
 for batch in BATCHES:
 
     rule:
@@ -234,6 +238,7 @@ for batch in BATCHES:
             threads=f"--threads {THREADS_PER_RUN}",
             code=CODE_HASH,
         threads: TRAIN_THREADS
+        priority: JOB_PRIORITY[batch.phase]
         resources:
             mem_mb=int(TRAIN_RES["mem_mb"]),
             runtime=job_minutes(batch),

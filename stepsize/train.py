@@ -337,6 +337,13 @@ class Run:
             self._fault_injection()
         return None
 
+    def _timed_train(self) -> int | None:
+        """`_train`, its time added to ``train_s`` less the anytime evaluations inside it (``eval_s``)."""
+        t, eval_before = time.perf_counter(), self.timings["eval_s"]
+        bad = self._train()
+        self.timings["train_s"] += time.perf_counter() - t - (self.timings["eval_s"] - eval_before)
+        return bad
+
     def _snapshot(self) -> dict[str, Any]:
         return {
             "model": {k: v.detach().clone() for k, v in self.net.state_dict().items()},
@@ -472,10 +479,8 @@ class Run:
 
             done = self.done if self.phase == "base" else self.steps + self.done
             self.bar = tqdm(total=total, initial=done, desc="train", dynamic_ncols=True, leave=False)
-        t = time.perf_counter()
         if self.phase == "base":
-            bad = self._train()
-            self.timings["train_s"] += time.perf_counter() - t
+            bad = self._timed_train()
             if bad is not None:
                 self._diverged(bad)
                 return self._close()
@@ -485,9 +490,7 @@ class Run:
                 if self.checkpoint_every:
                     self.save_checkpoint()
         if self.phase == "swalr":
-            t = time.perf_counter()
-            bad = self._train()
-            self.timings["train_s"] += time.perf_counter() - t
+            bad = self._timed_train()
             if bad is not None:
                 self._diverged(bad)
             else:

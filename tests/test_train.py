@@ -348,3 +348,12 @@ def test_the_raw_model_is_judged_with_batchnorm_recomputed_without_changing_the_
     assert [e["test_loss"] for e in precise["evals"]] != [e["test_loss"] for e in running["evals"]]
     with pytest.raises(ValueError, match=r"^eval\.recompute_bn: expected bool"):
         tiny("eval.recompute_bn=3")
+
+
+def test_timings_count_each_second_once(tmp_path):
+    """Anytime evaluations happen inside the training loop: they count in ``eval_s``, not in ``train_s``."""
+    fractions = "eval.at_fractions=[" + ", ".join(str(i / 20) for i in range(1, 21)) + "]"
+    record = run(tmp_path, fractions, "data.eval_batch_size=16")
+    t = record["timings_s"]
+    assert 0 < t["train_s"] and 0 < t["eval_s"]
+    assert t["startup_s"] + t["setup_s"] + t["train_s"] + t["eval_s"] <= record["wall_time_s"]
