@@ -183,6 +183,7 @@ rule plan:
         f"{RES}/plans/{{batch}}.json",
     log:
         f"{RES}/logs/plan/{{batch}}.log",
+    priority: 20  # a fraction of a second; a tuning job cannot start before its plan (see JOB_PRIORITY)
     params:
         py=PY,
     conda:
@@ -202,6 +203,7 @@ rule select:
         f"{RES}/tuning/{{strategy}}.json",
     log:
         f"{RES}/logs/select/{{strategy}}.log",
+    priority: 20
     params:
         py=PY,
     conda:
@@ -214,8 +216,9 @@ rule select:
 
 # One rule per training job: a batch's outputs are its runs' records (update: kept when the job reruns).
 # Priority: tuning jobs first (each unlocks its strategy's final job), then the long plateau job, then the
-# final jobs. Without it Snakemake may leave a tuning job for last, whose final job then runs alone on one
-# core (seen: the last 2 minutes of a default run).
+# final jobs; `plan` and `select` share the tuning jobs' priority, since Snakemake does not pass a job's
+# priority on to the jobs it waits for. Without it a tuning job can be left for last, and its final job
+# then runs last while the other core idles (seen in two default runs, at commits e7fb9db and c0630f9).
 JOB_PRIORITY = {"tune": 20, "plateau": 10, "final": 0}
 for batch in BATCHES:
 
