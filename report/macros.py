@@ -200,7 +200,7 @@ def _bn_sentence(cfg: dict[str, Any]) -> str:
     batches = cfg.get("swa", {}).get("bn_batches")
     batch_size = cfg.get("data", {}).get("batch_size")
     where = ("one epoch of training batches" if batches is None
-             else f"{batches} training batches ({batches * batch_size} images)" if batch_size
+             else f"{batches} training batches of {batch_size} images" if batch_size
              else f"{batches} training batches")
     if cfg.get("eval", {}).get("recompute_bn", False):
         return (f"Every model is evaluated with its batch-norm statistics recomputed on {where} "

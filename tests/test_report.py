@@ -473,7 +473,7 @@ def test_the_bn_sentence_says_how_raw_models_are_evaluated():
     from report.macros import _bn_sentence
 
     cfg = {"data": {"batch_size": 128}, "swa": {"bn_batches": 8}, "eval": {"recompute_bn": True}}
-    assert "recomputed on 8 training batches (1024 images)" in _bn_sentence(cfg)
+    assert "recomputed on 8 training batches of 128 images (" in _bn_sentence(cfg)
     assert "\\citep{wu2021rethinking}" in _bn_sentence(cfg)
     running = _bn_sentence({**cfg, "eval": {"recompute_bn": False}, "swa": {"bn_batches": None}})
     assert running.startswith("The raw models are evaluated with PyTorch's running")
