@@ -378,9 +378,9 @@ class Run:
         """The raw model on ``splits``, at its evaluation point, BatchNorm statistics recomputed there
         (``eval.recompute_bn``; always for an optimizer with an evaluation point, as Schedule-Free's README
         asks). Why for every optimizer: running statistics lag fast-moving weights (Wu & Johnson 2021,
-        "Rethinking 'Batch' in BatchNorm"); at 30 updates they cost a constant-LR SGD run 15-30 points of
-        test accuracy, and an averaged or Schedule-Free model, which is always recomputed, would be judged
-        against a handicapped raw one."""
+        "Rethinking 'Batch' in BatchNorm"); at 30 updates they cost a constant-LR SGD run 22 points of test
+        accuracy on average over 10 seeds (`benchmarks/bn_statistics.py`), and an averaged or Schedule-Free
+        model, which is always recomputed, would be judged against a handicapped raw one."""
         with evaluation_point(self.optimizer):
             if self.modes or self.cfg["eval"]["recompute_bn"]:
                 self._recompute_bn(self.net)
