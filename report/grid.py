@@ -40,6 +40,7 @@ KNOWN_KEYS = {
     "budget_epochs",
     "steps_per_epoch",
     "seeds",
+    "seeds_by_budget",
     "tuning",
     "plateau",
     "anytime",
@@ -124,7 +125,7 @@ class Grid:
     train_config: str
     full_budget_steps: int
     budgets: list[Budget]
-    seeds: list[int]
+    seeds: list[int]  # the final seeds of every budget
     tuning: dict[str, Any]
     plateau: dict[str, Any]
     anytime: dict[str, Any]
@@ -136,6 +137,7 @@ class Grid:
     report: dict[str, Any] = field(default_factory=dict)
     description: str = ""
     source: str = "<dict>"
+    budget_seeds: dict[str, list[int]] = field(default_factory=dict)  # budget label -> its own seeds
 
     # ----------------------------------------------------------------------------------------------
     def budget(self, label: str) -> Budget:
@@ -146,6 +148,10 @@ class Grid:
         raise ProfileError(
             f"{self.source}: unknown budget label {label!r} (known: {[b.label for b in self.budgets]})"
         )
+
+    def seeds_at(self, budget: Budget) -> list[int]:
+        """The final seeds of ``budget``: ``seeds``, extended at a budget that ``seeds_by_budget`` names."""
+        return self.budget_seeds.get(budget.label, self.seeds)
 
     @property
     def full(self) -> Budget:
@@ -197,7 +203,8 @@ class Grid:
     def phase_overrides(self, phase: str, strategy: str, budget: Budget) -> dict[str, Any]:
         """What a phase evaluates: tuning runs only the validation split at the end (and only the average
         the strategy is judged on); final runs the test and validation splits, and, at the full budget,
-        the validation split along the way (time to target); plateau runs test and validation."""
+        the validation split along the way (time to target: the judged model only, so a strategy judged
+        on its raw model skips the running average there); plateau runs test and validation."""
         output = self.strategies[strategy].output
         if phase == "tune":
             return {
@@ -208,11 +215,13 @@ class Grid:
                 "swa.variants": [] if output == "off" else [output],
             }
         along = phase == "final" and budget == self.full
+        running = "off" if output == "swalr" else output  # the SWALR branch runs after the base run
         return {
             "eval.final": ["test", "val"],
             "eval.averages": ["test"],
             "eval.along": list(self.anytime["splits"]) if along else [],
             "eval.at_fractions": list(self.anytime["fractions"]) if along else [],
+            **({"swa.running": running} if along else {}),
         }
 
     def reference_optimizer(self) -> str | None:
@@ -304,6 +313,29 @@ def _seeds(value: Any, source: str, key: str) -> list[int]:
     ):
         raise _error(source, key, f"must be a list of distinct integers in [0, 2^31), got {value!r}")
     return [int(s) for s in value]
+
+
+def _budget_seeds(raw: Any, budgets: list[Budget], seeds: list[int], source: str) -> dict[str, list[int]]:
+    """``seeds_by_budget: {percent: [seeds]}``: a budget's own final seeds, which extend ``seeds`` (so
+    the seeds common to every budget are ``seeds``)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise _error(source, "seeds_by_budget", f"must map a budget's percent to its seeds, got {raw!r}")
+    by_percent = {b.percent: b for b in budgets}
+    out = {}
+    for given, value in raw.items():
+        key = f"seeds_by_budget.{given}"
+        # YAML gives an integer key, the profile.json that Snakemake writes a string
+        percent = int(given) if isinstance(given, str) and given.isdigit() else given
+        if isinstance(percent, bool) or percent not in by_percent:
+            raise _error(source, key, f"no budget of {given!r} percent (budgets: {sorted(by_percent)})")
+        own = _seeds(value, source, key)
+        missing = [s for s in seeds if s not in own]
+        if missing:
+            raise _error(source, key, f"must extend `seeds` (lacks {missing[0]})")
+        out[by_percent[percent].label] = own
+    return out
 
 
 def _strategy(label: Any, raw: Any, source: str, grid_size: int) -> Strategy:
@@ -398,9 +430,10 @@ def from_dict(raw: dict[str, Any], source: str = "<dict>") -> Grid:
     seeds = _seeds(raw["seeds"], source, "seeds")
     if len(seeds) < 2:
         raise _error(source, "seeds", "the claims need at least two paired seeds")
+    budget_seeds = _budget_seeds(raw.get("seeds_by_budget"), budgets, seeds, source)
     tuning = _mapping(raw["tuning"], source, "tuning", TUNING_DEFAULTS)
     _seeds([tuning["seed"]], source, "tuning.seed")
-    if tuning["seed"] in seeds:
+    if any(tuning["seed"] in own for own in [seeds, *budget_seeds.values()]):
         raise _error(
             source,
             "tuning.seed",
@@ -486,6 +519,7 @@ def from_dict(raw: dict[str, Any], source: str = "<dict>") -> Grid:
         report=report,
         description=str(raw.get("description", "")),
         source=source,
+        budget_seeds=budget_seeds,
     )
 
 

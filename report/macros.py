@@ -142,6 +142,8 @@ def setup_macros(book: MacroBook, grid: Grid, cfg: dict[str, Any], counts: dict[
     book.add("numBudgets", str(len(grid.budgets)), src)
     book.add("smallestBudgetPercent", str(grid.budgets[0].percent), src)
     book.add("numSeeds", str(len(grid.seeds)), src)
+    book.add("seedCount", _seed_count(grid), src)
+    book.add("seedAllocationSentence", _seed_allocation_sentence(grid), src)
     book.add("numStrategies", str(len(grid.strategies)), src)
     book.add("numFinalRuns", str(counts["final"]), "report.plan (final runs)")
     book.add("numTuningRuns", str(counts["tune"]), "report.plan (tuning runs)")
@@ -193,6 +195,25 @@ def _warmup_sentence(grid: Grid, cfg: dict[str, Any]) -> str:
         except_ = f", except {listing(others)} (a warm-up of their own, or none)" if others else ""
         return f"{text} of its budget{except_}"
     return "The schedules use no warmup" + (f", except {listing(others)}" if others else "")
+
+
+def _seed_count(grid: Grid) -> str:
+    """``5 seeds``, or ``5 seeds (10 at the 10 % budget)`` where ``seeds_by_budget`` adds some."""
+    extra = [f"{len(grid.seeds_at(b))} at the {b.percent}\\% budget" for b in grid.budgets
+             if len(grid.seeds_at(b)) != len(grid.seeds)]
+    return f"{len(grid.seeds)} seeds" + (f" ({listing(extra)})" if extra else "")
+
+
+def _seed_allocation_sentence(grid: Grid) -> str:
+    """Why some budgets have more seeds (``seeds_by_budget``), a sentence with its full stop, or nothing."""
+    more = [b for b in grid.budgets if len(grid.seeds_at(b)) > len(grid.seeds)]
+    if not more:
+        return ""
+    where = listing([f"{b.percent}\\%" for b in more])
+    return (f"The {where} budget{'s' if len(more) > 1 else ''} get{'' if len(more) > 1 else 's'} more seeds: "
+            "there the seed-to-seed spread of the paired differences is several times that of the longer "
+            "budgets, and a run costs a fraction of a full-budget one. The seeds every budget shares are "
+            "the first; a claim pooled over budgets uses only those.")
 
 
 def _bn_sentence(cfg: dict[str, Any]) -> str:

@@ -70,7 +70,7 @@ def runs(grid: Grid, phase: str, strategy: str | None = None) -> list[Run]:
                     for i in range(len(s.values))
                 ]
         elif phase == "final":
-            out += [Run("final", label, b, seed) for b in grid.budgets for seed in grid.seeds]
+            out += [Run("final", label, b, seed) for b in grid.budgets for seed in grid.seeds_at(b)]
         elif phase == "plateau":
             if grid.plateau["strategy"] == label:
                 out += [Run("plateau", label, plateau_budget(grid), seed) for seed in grid.plateau["seeds"]]

@@ -109,7 +109,7 @@ def block(profile: str, root: Path) -> str:
         f"**{run.elapsed_s / 60:.1f} minutes** wall time for {run.jobs} jobs "
         f"({t['numRuns']} training runs of {t['modelName']} on {t['datasetName']} in {t['numTrainJobs']} "
         f"training jobs: {t['numTuningRuns']} tuning, {t['numFinalRuns']} final "
-        f"({t['numStrategies']} strategies × {t['numBudgets']} budgets × {t['numSeeds']} seeds), "
+        f"({t['numStrategies']} strategies × {t['numBudgets']} budgets × {t['seedCount']}), "
         f"{t['numPlateauRuns']} plateau; then the theory checks and benchmarks, tables, figures, the paper "
         "and the notebooks).",
         "",

@@ -27,7 +27,7 @@ def times_to_target(grid: Grid, evals: pd.DataFrame) -> pd.DataFrame:
     full = evals[evals["budget"] == grid.full.label]
     rows = []
     for strategy in grid.strategies:
-        for seed in grid.seeds:
+        for seed in grid.seeds_at(grid.full):
             run = full[(full["strategy"] == strategy) & (full["seed"] == seed)].sort_values("step")
             for target in grid.report["targets"]:
                 reached = run[run["judged_val_acc"] >= 100 * target]

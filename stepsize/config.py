@@ -41,7 +41,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "ema_decay": 0.999,
         "poly_gamma": 8.0,  # gamma of the polynomial-decay average (DoG's averager)
         "bn_batches": None,  # batches for update_bn (null = one epoch)
-        "running": None,  # the average the anytime evaluations report (null: tail, else ema, else poly)
+        "running": None,  # the average the anytime evaluations report (null: tail, ema or poly; off: none)
     },
     "eval": {
         "at_fractions": [1.0],  # budget fractions of the anytime evaluations (raw model and running average)
@@ -258,8 +258,8 @@ def _check_swa(swa: dict[str, Any]) -> None:
     _require("swa.ema_decay", 0 <= swa["ema_decay"] <= 1, "in [0, 1]", swa["ema_decay"])
     _require("swa.poly_gamma", swa["poly_gamma"] >= 0, ">= 0", swa["poly_gamma"])
     running = swa["running"]
-    _require("swa.running", running is None or (running in variants and running != "swalr"),
-             "null or one of swa.variants other than swalr", running)
+    _require("swa.running", running in (None, "off") or (running in variants and running != "swalr"),
+             "null, off or one of swa.variants other than swalr", running)
     bn = swa["bn_batches"]
     _require("swa.bn_batches", bn is None or bn >= 1, "null or an integer >= 1", bn)
 

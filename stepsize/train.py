@@ -394,8 +394,10 @@ class Run:
 
     def _running_average(self) -> str | None:
         """The base average the anytime evaluation reports (``swa.running``, else tail, else ema, else
-        poly), or None."""
+        poly), or None (also for ``swa.running: off``: the anytime evaluations cover the raw model only)."""
         chosen = self.cfg["swa"]["running"]
+        if chosen == "off":
+            return None
         if chosen in self.averagers:
             return chosen
         return next((k for k in BASE_AVERAGES if k in self.averagers), None)

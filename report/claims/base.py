@@ -62,10 +62,13 @@ class Study:
         return values.astype(float)
 
     def paired(
-        self, a: str, b: str, budget: str, variant_a: str = "judged", variant_b: str = "judged"
+        self, a: str, b: str, budget: str, variant_a: str = "judged", variant_b: str = "judged",
+        seeds: list[int] | None = None,
     ) -> np.ndarray:
-        """Per-seed test-accuracy differences a − b at a budget (NaN where either run did not finish)."""
-        return (self.accuracy(a, budget, variant_a) - self.accuracy(b, budget, variant_b)).to_numpy(float)
+        """Per-seed test-accuracy differences a − b at a budget (NaN where either run did not finish), over
+        every seed of the budget or, in that order, over ``seeds``."""
+        diff = self.accuracy(a, budget, variant_a) - self.accuracy(b, budget, variant_b)
+        return (diff if seeds is None else diff.reindex(seeds)).to_numpy(float)
 
 
 @dataclass(frozen=True)

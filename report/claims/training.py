@@ -51,12 +51,14 @@ def wsd_matches_cosine(study: Study, claim: Claim) -> ClaimResult:
 
 
 def sqrt_beats_linear_cooldown(study: Study, claim: Claim) -> ClaimResult:
-    """Pooled over budgets: per seed, the mean over budgets of wsd(1−√) − wsd(linear)."""
+    """Pooled over budgets: per seed (those every budget has), the mean over budgets of
+    wsd(1−√) − wsd(linear)."""
     r = study.grid.report
     a, b = r["wsd"], r["wsd_linear"]
     if not study.has(a, b):
         return claim.not_testable("all budgets", f"the grid lacks {a} or {b}")
-    per_budget = np.vstack([study.paired(a, b, budget.label) for budget in study.grid.budgets])
+    seeds = study.grid.seeds
+    per_budget = np.vstack([study.paired(a, b, budget.label, seeds=seeds) for budget in study.grid.budgets])
     fields = threshold_test(per_budget.mean(axis=0), 0.0)
     return ClaimResult(
         [claim.row("mean over budgets", **fields, detail=f"{a} − {b}, per seed averaged over the budgets")],

@@ -130,10 +130,11 @@ class InMemoryData:
     ) -> None:
         self.device = torch.device(device)
         candidates, val_idx = split_indices(len(train_x), cfg["val_size"], cfg["split_seed"])
-        if val_idx is not None:
+        n_train = subset_size("train_subset", cfg["train_subset"],
+                              len(train_x) if candidates is None else len(candidates))
+        if val_idx is not None:  # gather only the rows used (train_subset of the candidates, in order)
             val_x, val_y = train_x[val_idx], train_y[val_idx]
-            train_x, train_y = train_x[candidates], train_y[candidates]
-        n_train = subset_size("train_subset", cfg["train_subset"], len(train_x))
+            train_x, train_y = train_x[candidates[:n_train]], train_y[candidates[:n_train]]
         n_test = subset_size("test_subset", cfg["test_subset"], len(test_x))
         self.batch_size = int(cfg["batch_size"])
         self.local_batch_size = check_batch_split(self.batch_size, world_size)
