@@ -163,6 +163,8 @@ def _type_name(value: Any) -> str:
 def _check_type(key: str, value: Any, expected: Any, nullable: bool = False) -> Any:
     """``value`` if it has the type of ``expected`` (a default value or a type), or is None and
     ``nullable``; else ValueError. ``expected`` None (an owner-checked key) accepts anything."""
+    if key == "swa.running" and value is False:  # YAML 1.1 reads a bare `off` as false
+        value = "off"
     kind = expected if isinstance(expected, type) else type(expected)
     if expected is None or (nullable and value is None):
         return value

@@ -72,6 +72,11 @@ def test_grid_budgets_knobs_and_references():
         ({"resources": {"train": 4}}, "resources.train: must be a mapping"),
         ({"theory": {"size": "huge"}}, "theory.size: must be one of"),
         ({"batching": {"by": "seed"}}, "batching.by: must be one of"),
+        ({"seeds_by_budget": [0, 1]}, "seeds_by_budget: must map a budget's percent to its seeds"),
+        ({"seeds_by_budget": {50: [0, 1, 2, 3]}}, "seeds_by_budget.50: no budget of 50 percent"),
+        ({"seeds_by_budget": {25: [0, 1, 5]}}, "seeds_by_budget.25: must extend `seeds` (lacks 2)"),
+        ({"seeds_by_budget": {25: [0, 1, 2, 2]}}, "seeds_by_budget.25: must be a list of distinct"),
+        ({"seeds_by_budget": {25: [0, 1, 2, 1000]}}, "tuning.seed: 1000 is also a final seed"),
     ],
 )
 def test_bad_profiles_name_the_bad_key(change, message):
@@ -149,6 +154,17 @@ def test_runs_and_batches_of_each_phase():
     assert [len(b.runs) for b in counted] == [9, 9, 6] and counted[-1].strategies == ["uba"]
     per_budget = plan.batches(grid.from_dict({**PROFILE, "batching": {"by": "budget"}}), "tune")
     assert per_budget[0].name == "tune_multistep_b25_0" and len(per_budget) == 8
+
+
+def test_anytime_evaluations_cover_the_judged_model_only():
+    strategies = {**PROFILE["strategies"], "dog": {"optimizer.name": "dog", "swa.variants": ["tail", "poly"],
+                                                   "output": "poly"}}
+    g = grid.from_dict({**PROFILE, "strategies": strategies})
+    small, full = g.budgets
+    assert g.overrides("cosine", full, 0, {})["swa.running"] == "off"  # judged raw: no running average
+    assert g.overrides("dog", full, 0, {})["swa.running"] == "poly"  # judged on its average: that one
+    assert "swa.running" not in g.overrides("cosine", small, 0, {})  # no anytime points below the full budget
+    assert g.overrides("cosine", full, 0, {})["eval.at_fractions"] == [0.5, 1.0]
 
 
 def test_plans_carry_the_choices_inherited_values_and_reuse(study):
@@ -478,3 +494,32 @@ def test_the_bn_sentence_says_how_raw_models_are_evaluated():
     running = _bn_sentence({**cfg, "eval": {"recompute_bn": False}, "swa": {"bn_batches": None}})
     assert running.startswith("The raw models are evaluated with PyTorch's running")
     assert running.endswith("recomputed on one epoch of training batches")
+
+
+def test_a_budget_with_its_own_seeds_is_planned_judged_and_described(tmp_path):
+    """``seeds_by_budget`` adds seeds at one budget: its final runs, claim rows and table intervals use
+    them all, a claim pooled over budgets uses the seeds every budget shares, and the paper says so."""
+    from report.macros import _seed_allocation_sentence, _seed_count
+
+    strategies = {**PROFILE["strategies"],
+                  "wsd": {"schedule.name": "wsd", "tune": {"optimizer.lr": [0.05, 0.1]}},
+                  "wsd_linear": {"schedule.name": "wsd", "schedule.decay_shape": "linear",
+                                 "tune": {"optimizer.lr": [0.05, 0.1]}}}
+    raw = {**PROFILE, "strategies": strategies, "seeds_by_budget": {25: [0, 1, 2, 3, 4]}}
+    # the profile.json that Snakemake writes has string keys; it must mean the same grid
+    assert grid.from_dict(json.loads(json.dumps(raw))).budget_seeds == {"b25": [0, 1, 2, 3, 4]}
+    g = write_study(tmp_path, raw, base={**BASE, "wsd": 0.815, "wsd_linear": 0.81})
+    assert [len(g.seeds_at(b)) for b in g.budgets] == [5, 3]
+    finals = plan.runs(g, "final", "cosine")
+    assert sorted(r.seed for r in finals if r.budget.percent == 25) == [0, 1, 2, 3, 4]
+    out = run_aggregate(g, tmp_path)
+    claims = pd.read_csv(out / "claims.csv")
+    linear = claims[claims["claim_id"] == "linear_vs_cosine"].set_index("setting")["n"]
+    assert linear.to_dict() == {"25%": 5, "100%": 3}
+    pooled = claims[claims["claim_id"] == "sqrt_vs_linear_cooldown"]
+    assert pooled["n"].tolist() == [3]  # seeds 0-2 only: seeds 3 and 4 have no full-budget run
+    assert pooled["estimate"].iloc[0] == pytest.approx(0.5, abs=1e-9)  # 0.815 - 0.81, in points
+    assert _seed_count(g) == "3 seeds (5 at the 25\\% budget)"
+    assert _seed_allocation_sentence(g).startswith("The 25\\% budget gets more seeds")
+    plain = grid.from_dict(PROFILE)
+    assert _seed_count(plain) == "3 seeds" and _seed_allocation_sentence(plain) == ""

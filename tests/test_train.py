@@ -92,6 +92,13 @@ def test_averaging_windows_and_anytime_evals(tmp_path):
     assert middle["averaged"]["test_acc"] > 0.1
     assert last["averaged"]["test_acc"] == record["averaged"]["tail"]["test_acc"]
     assert last["test_acc"] == record["final"]["test_acc"]
+    # swa.running: off -- the anytime evaluations cover the raw model only; the averages stay, and the
+    # raw model's anytime numbers are the same evaluations
+    raw_only = run(tmp_path, "swa.variants=[tail, ema]", "eval.at_fractions=[0.25, 0.75, 1.0]",
+                   "swa.running=off", name="off")
+    assert [e["averaged"] for e in raw_only["evals"]] == [None] * 3
+    assert [e["test_acc"] for e in raw_only["evals"]] == [e["test_acc"] for e in record["evals"]]
+    assert raw_only["averaged"] == record["averaged"]
 
 
 def test_tail_and_ema_do_not_change_the_trajectory(tmp_path):
