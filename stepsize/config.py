@@ -163,8 +163,6 @@ def _type_name(value: Any) -> str:
 def _check_type(key: str, value: Any, expected: Any, nullable: bool = False) -> Any:
     """``value`` if it has the type of ``expected`` (a default value or a type), or is None and
     ``nullable``; else ValueError. ``expected`` None (an owner-checked key) accepts anything."""
-    if key == "swa.running" and value is False:  # YAML 1.1 reads a bare `off` as false
-        value = "off"
     kind = expected if isinstance(expected, type) else type(expected)
     if expected is None or (nullable and value is None):
         return value
@@ -311,6 +309,8 @@ def resolve(raw: Mapping[str, Any]) -> dict[str, Any]:
     amp = given["train"].get("amp")
     if isinstance(amp, bool):  # YAML reads on/off/true/false as booleans
         given["train"]["amp"] = "bf16" if amp else "off"
+    if given["swa"].get("running") is False:  # the same for a bare `swa.running: off`
+        given["swa"]["running"] = "off"
     cfg: dict[str, Any] = {}
     for section in ("budget", "swa", "eval", "train"):
         cfg[section] = _merge_section(section, given[section], DEFAULTS[section], f"{section} key")
