@@ -235,6 +235,7 @@ def test_a_two_gpu_training_job_gets_its_gpus_and_starts_torchrun_once(cluster, 
     rule must start torchrun once (one task), which starts two DDP processes."""
     copy = repository_copy(tmp_path_factory.mktemp("repo_gpu"))
     profile = yaml.safe_load((copy / f"experiments/{PROFILE}.yaml").read_text())
+    profile.pop("seeds_by_budget", None)   # its extra seeds belong to budgets this profile drops
     profile.update(profile=GPU_PROFILE, budget_fractions=[1.0], seeds=[0, 1],
                    strategies={"cosine": profile["strategies"]["cosine"]}, plateau={"strategy": None},
                    resources={"train": {"gpu": GPUS, "cpus_per_gpu": 1, "mem_mb": 4000, "runtime": 5}})
