@@ -73,9 +73,9 @@ def test_mini_is_the_study_design():
     g = grid.load(ROOT / "experiments/mini.yaml")
     assert [b.percent for b in g.budgets] == [10, 25, 100] and g.full.steps == 300
     assert g.tuning["per_budget"] and g.common["data.train_subset"] == 5000
-    # 22 strategies x 3 knob values x 3 budgets (tuning) + 22 x (10 + 5 + 5) seeds (final) + 3 plateau
-    assert [len(plan.runs(g, ph)) for ph in plan.PHASES] == [198, 440, 3]
-    assert [len(g.seeds_at(b)) for b in g.budgets] == [10, 5, 5] and g.seeds_at(g.budgets[0])[:5] == g.seeds
+    # 22 strategies x 3 knob values x 3 budgets (tuning) + 22 x (10 + 8 + 5) seeds (final) + 3 plateau
+    assert [len(plan.runs(g, ph)) for ph in plan.PHASES] == [198, 506, 3]
+    assert [len(g.seeds_at(b)) for b in g.budgets] == [10, 8, 5] and g.seeds_at(g.budgets[1])[:5] == g.seeds
 
 
 def test_smoke_is_a_small_copy_of_mini():
