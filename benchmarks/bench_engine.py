@@ -115,7 +115,8 @@ def dag_fixed_cost(results: Path) -> None:
         job = tsv.stem
         wall[job] = float(pd.read_csv(tsv, sep="\t")["s"].iloc[-1])
         plan = json.loads((results / "plans" / f"{job}.json").read_text())
-        records = [json.loads((Path(r["out"]) / "run.json").read_text()) for r in plan["runs"]]
+        paths = [Path(r["out"]) / "run.json" for r in plan["runs"]]
+        records = [json.loads(path.read_text()) for path in paths if path.is_file()]  # unfinished: none
         work[job] = sum(rec["timings_s"]["train_s"] + rec["timings_s"]["eval_s"]
                         for rec in records if rec.get("timings_s") and not rec.get("reused_from"))
     if not wall:
