@@ -289,10 +289,11 @@ rule theory_bench:
         py=PY,
         out_dir=parent_of_output,
         size=THEORY_SIZE,
+    threads: 2  # problems benched two at a time (same tables as one at a time)
     conda:
         ENV
     shell:
-        "{params.py} -m theory bench --out {params.out_dir} --size {params.size} > {log} 2>&1"
+        "{params.py} -m theory bench --out {params.out_dir} --size {params.size} --jobs {threads} > {log} 2>&1"
 
 
 rule theory_bench_official:
@@ -310,10 +311,12 @@ rule theory_bench_official:
         py=PY,
         out_dir=parent_of_output,
         size=THEORY_SIZE,
+    threads: 2
     conda:
         ENV
     shell:
-        "{params.py} -m theory bench --protocol official --out {params.out_dir} --size {params.size} > {log} 2>&1"
+        "{params.py} -m theory bench --protocol official --out {params.out_dir} --size {params.size} "
+        "--jobs {threads} > {log} 2>&1"
 
 
 rule theory_figures:

@@ -122,11 +122,12 @@ def theory_diagnostics_table(checks: list[dict]) -> str:
 
 
 def _calls_cell(r: pd.Series) -> str:
-    """``grads (funcs)`` of a converged run, ``n.c.`` otherwise (function calls only when counted)."""
+    """``grads (funcs)`` of a converged run, ``n.c.`` otherwise (function calls only when the method
+    evaluates f at all: Adam, AdaGrad and GD record 0 and show their gradient calls alone)."""
     if not bool(r["converged"]):
         return "n.c."
     funcs = r.get("func_calls")
-    if funcs is None or not math.isfinite(float(funcs)):
+    if funcs is None or not math.isfinite(float(funcs)) or float(funcs) == 0:
         return str(int(r["grad_calls"]))
     return f"{int(r['grad_calls'])} ({int(funcs)})"
 

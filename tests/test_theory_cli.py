@@ -131,6 +131,32 @@ def test_figures_have_stable_names(outputs):
         assert {f"{stem}.pdf", f"{stem}.png"} <= names
 
 
+def test_benching_problems_in_two_processes_gives_the_same_tables(tmp_path):
+    from theory.bench import run_benchmark
+
+    problems = ["quadratic-scaled", "colt_ls-0.1", "breast_cancer-svm"]
+    kwargs = {"size": "smoke", "cache_dir": tmp_path / "cache"}
+    one, one_curves = run_benchmark(problems, **kwargs)
+    two, two_curves = run_benchmark(problems, jobs=2, **kwargs)
+    pd.testing.assert_frame_equal(one.drop(columns="wall_s"), two.drop(columns="wall_s"))
+    pd.testing.assert_frame_equal(one_curves, two_curves)
+    assert list(two["problem"].unique()) == problems
+    with pytest.raises(ValueError, match="jobs: must be a positive integer, got 0"):
+        run_benchmark(problems, jobs=0, **kwargs)
+
+
+def test_out_defaults_to_a_results_folder_named_by_command_and_protocol(tmp_path, monkeypatch):
+    """``python -m theory bench --protocol official --problems ...`` needs no ``--out``."""
+    monkeypatch.chdir(tmp_path)
+    args = ["bench", "--protocol", "official", "--problems", "a1a:svm", "--methods", "BFGS"]
+    assert cli.main(args) == 0
+    assert pd.read_csv(tmp_path / "results/theory/bench-official/bench.csv")["method"].tolist() == ["BFGS"]
+    failing = CheckResult("uba_chebyshev", False, "forced failure", {"x": 1.0})
+    monkeypatch.setattr("theory.checks.run_checks", lambda size, names, cache_dir: [failing])
+    assert cli.main(["check", "--size", "smoke"]) == 1
+    assert (tmp_path / "results/theory/check/checks.json").is_file()
+
+
 def test_a_failing_check_gives_exit_status_one(tmp_path, monkeypatch):
     failing = CheckResult("uba_chebyshev", False, "forced failure", {"x": 1.0})
     monkeypatch.setattr("theory.checks.run_checks", lambda size, names, cache_dir: [failing])

@@ -1,8 +1,9 @@
 """CLI (design.md §6):
 
-    python -m theory check   --out DIR [--size smoke|mini|full] [--only NAME ...] [--cache-dir DIR]
-    python -m theory bench   --out DIR [--protocol project|official] [--size smoke|mini|full]
+    python -m theory check   [--out DIR] [--size smoke|mini|full] [--only NAME ...] [--cache-dir DIR]
+    python -m theory bench   [--out DIR] [--protocol project|official] [--size smoke|mini|full]
                              [--problems NAME ...] [--methods NAME ...] [--cache-dir DIR] [--verbose]
+                             [--jobs N]
     python -m theory figures --checks DIR --bench DIR --out FIGDIR
 
 ``check`` writes DIR/checks.json ({"checks": [{name, passed, summary, numbers, cases}], "wall_time_s",
@@ -17,7 +18,8 @@ are compared with the authors' code, OpenBLAS is also told to use its AVX2 ("Has
 AVX2 and FMA, unless OPENBLAS_CORETYPE is already set: its AVX-512 kernels round differently, and
 L-BFGS-B's counts follow (a1a SVM, L-BFGS-M10: 318 calls with the AVX2 kernels, as the authors' code gives
 on AVX2 machines, 324 with the AVX-512 ones). The other commands keep OpenBLAS's choice, which is faster on
-AVX-512 machines (the project protocol's counts are this project's own).
+AVX-512 machines (the project protocol's counts are this project's own). numpy's own SIMD loops are kept
+on their AVX2 paths likewise (``NPY_DISABLE_CPU_FEATURES``), so both CPU families run the same kernels.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ def _pin_blas(argv: list[str]) -> None:
         return
     if re.search(r"\bavx2\b", cpu) and re.search(r"\bfma\b", cpu):
         os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+        # numpy's own loops (sums, exp, log) dispatch to AVX-512 where the CPU has it: keep them on AVX2 too
+        os.environ.setdefault("NPY_DISABLE_CPU_FEATURES", "X86_V4 AVX512_ICL AVX512_SPR")
 
 
 import sys  # noqa: E402
@@ -112,6 +116,7 @@ def command_bench(args: argparse.Namespace) -> int:
         methods=args.methods,
         cache_dir=args.cache_dir,
         log=print if args.verbose else None,
+        jobs=args.jobs,
     )
     write_atomic(args.out / "bench.csv", table.to_csv(index=False))
     write_atomic(args.out / "curves.csv", curves.to_csv(index=False))
@@ -148,6 +153,10 @@ def command_figures(args: argparse.Namespace) -> int:
     return 0
 
 
+#: Where `check` and `bench` write when ``--out`` is not given (the DAG always passes its own folder).
+DEFAULT_OUT = {"check": "results/theory/check", "bench": "results/theory/bench-{protocol}"}
+
+
 class OneLineErrorParser(argparse.ArgumentParser):
     """argparse with usage errors reported as a single line (exit status 2)."""
 
@@ -160,7 +169,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineErrorParser)
     for name in ("check", "bench"):
         p = sub.add_parser(name)
-        p.add_argument("--out", type=Path, required=True)
+        p.add_argument(
+            "--out", type=Path, default=None,
+            help=f"output folder (default {DEFAULT_OUT[name]}, <protocol> filled in for bench)",
+        )
         p.add_argument("--size", choices=("smoke", "mini", "full"), default="mini")
         p.add_argument(
             "--cache-dir", type=Path, default=None, help="f*/SDP cache (default results/cache/theory)"
@@ -177,6 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--problems", nargs="+", metavar="NAME", help="problem names of the protocol")
     bench.add_argument("--methods", nargs="+", metavar="NAME", help="method names")
     bench.add_argument("--verbose", action="store_true", help="print one line per method")
+    bench.add_argument("--jobs", type=int, default=1, metavar="N",
+                       help="problems benched at a time, in N processes (same tables; default 1)")
     p = sub.add_parser("figures")
     p.add_argument("--checks", type=Path, required=True)
     p.add_argument("--bench", type=Path, required=True)
@@ -186,6 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.command in DEFAULT_OUT and args.out is None:
+        args.out = Path(DEFAULT_OUT[args.command].format(protocol=getattr(args, "protocol", "")))
     commands = {"check": command_check, "bench": command_bench, "figures": command_figures}
     try:
         return commands[args.command](args)

@@ -9,10 +9,13 @@ call; f* from ``theory.fstar``). ``iterations`` is the method's own count (the o
 
 from __future__ import annotations
 
+import concurrent.futures
+import multiprocessing
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -131,6 +134,36 @@ def run_method(
     return best[1]
 
 
+_FORKED_TASKS: list[tuple] = []
+
+
+def _forked_task(index: int) -> tuple[list[dict], list[pd.DataFrame], list[str]]:
+    return _bench_problem(*_FORKED_TASKS[index])
+
+
+def _bench_problem(
+    name: str, bench_problem: Any, protocol: Protocol, size: str, methods: Sequence[str] | None,
+    cache_dir: Path | str | None,
+) -> tuple[list[dict], list[pd.DataFrame], list[str]]:
+    """Every selected method on one problem: (rows, curves, log lines)."""
+    problem = bench_problem.problem
+    fstar = reference_solution(problem, cache_dir=cache_dir).fstar
+    rows, curves, lines = [], [], []
+    for spec in method_specs(bench_problem, protocol, protocol.size_grid[size], cache_dir=cache_dir):
+        if methods is not None and spec.name not in methods:
+            continue
+        result = run_method(problem, spec, fstar, protocol)
+        r = result.row
+        rows.append(r)
+        curves.append(pd.DataFrame({"problem": problem.name, "method": spec.name,
+                                    "grad_calls": result.curve_calls, "gap": result.curve_gaps}))
+        lines.append(
+            f"{name:24s} {spec.name:11s} converged={r['converged']!s:5s} grad={r['grad_calls']:5d} "
+            f"func={r['func_calls']:5d} gap={r['final_gap']:.2e} ({r['wall_s']:.2f}s, {r['setting']})"
+        )
+    return rows, curves, lines
+
+
 def run_benchmark(
     problem_names: Sequence[str] | None = None,
     *,
@@ -139,10 +172,15 @@ def run_benchmark(
     methods: Sequence[str] | None = None,
     cache_dir: Path | str | None = None,
     log: Callable[[str], None] | None = None,
+    jobs: int = 1,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run the protocol on each problem (default: its problem list at ``size``) with its grid; returns
-    (table, curves) as DataFrames with BENCH_COLUMNS and CURVE_COLUMNS."""
+    (table, curves) as DataFrames with BENCH_COLUMNS and CURVE_COLUMNS. ``jobs`` > 1 runs that many problems
+    at a time in forked processes (each problem's runs are independent of the others'; the tables are the
+    same, in the same order)."""
     check_size(size)
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise ValueError(f"jobs: must be a positive integer, got {jobs!r}")
     if problem_names is None:
         problem_names = protocol.problems(size)
     if methods is not None:
@@ -153,32 +191,25 @@ def run_benchmark(
                 f"from {', '.join(protocol.methods)}"
             )
     built = [protocol.build(name, size, cache_dir) for name in problem_names]  # all checked before any run
+    tasks = [(name, b, protocol, size, methods, cache_dir)
+             for name, b in zip(problem_names, built, strict=True)]
+    if jobs == 1 or len(tasks) == 1:
+        results = [_bench_problem(*task) for task in tasks]
+    else:
+        global _FORKED_TASKS
+        _FORKED_TASKS = tasks  # forked workers inherit the built problems (closures: not picklable)
+        context = multiprocessing.get_context("fork")  # and the BLAS settings of this process
+        try:
+            with concurrent.futures.ProcessPoolExecutor(min(jobs, len(tasks)), mp_context=context) as pool:
+                results = list(pool.map(_forked_task, range(len(tasks))))
+        finally:
+            _FORKED_TASKS = []
     rows, curves = [], []
-    for name, bench_problem in zip(problem_names, built, strict=True):
-        problem = bench_problem.problem
-        fstar = reference_solution(problem, cache_dir=cache_dir).fstar
-        specs = method_specs(bench_problem, protocol, protocol.size_grid[size], cache_dir=cache_dir)
-        for spec in specs:
-            if methods is not None and spec.name not in methods:
-                continue
-            result = run_method(problem, spec, fstar, protocol)
-            rows.append(result.row)
-            curves.append(
-                pd.DataFrame(
-                    {
-                        "problem": problem.name,
-                        "method": spec.name,
-                        "grad_calls": result.curve_calls,
-                        "gap": result.curve_gaps,
-                    }
-                )
-            )
-            if log is not None:
-                r = result.row
-                log(
-                    f"{name:24s} {spec.name:11s} converged={r['converged']!s:5s} grad={r['grad_calls']:5d} "
-                    f"func={r['func_calls']:5d} gap={r['final_gap']:.2e} ({r['wall_s']:.2f}s, {r['setting']})"
-                )
+    for problem_rows, problem_curves, lines in results:
+        rows += problem_rows
+        curves += problem_curves
+        for line in lines if log is not None else ():
+            log(line)
     table = pd.DataFrame(rows, columns=BENCH_COLUMNS)
     curve_table = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=CURVE_COLUMNS)
     return table, curve_table[CURVE_COLUMNS]

@@ -43,7 +43,6 @@ from stepsize.schedules.registry import (
     spec,
     validate,
 )
-from stepsize.schedules.scheduler import BudgetSchedule, create
 from stepsize.schedules.spec import Param, ScheduleSpec, fraction_to_step
 
 __all__ = [
@@ -65,3 +64,13 @@ __all__ = [
     "uba_fraction",
     "validate",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """``create`` and ``BudgetSchedule`` (torch's ``LRScheduler``) load on first use (PEP 562), so that the
+    pure-numpy formulas serve `theory` and `report` without importing torch (2.4 s)."""
+    if name in ("BudgetSchedule", "create"):
+        from stepsize.schedules import scheduler
+
+        return getattr(scheduler, name)
+    raise AttributeError(f"module 'stepsize.schedules' has no attribute {name!r}")
