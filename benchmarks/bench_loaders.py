@@ -36,7 +36,7 @@ import psutil  # an ffcv dependency
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
-from stepsize.data import ffcv_loader, imagefolder
+from stepsize.data import ffcv_loader, ffcv_ops, imagefolder
 from stepsize.data.transforms import IMAGENET_MEAN, IMAGENET_STD, write_synthetic_imagefolder
 from stepsize.data.write_ffcv import write_beton
 
@@ -98,7 +98,7 @@ def stock_ffcv_stream(path: Path, resolution: int, batch_size: int, workers: int
             for batch in iterator:  # noqa: UP028 (`yield from` would call ffcv's close() first)
                 yield batch
         finally:  # also when the stream is closed: wait for the decoding thread (see stop_epoch)
-            ffcv_loader.stop_epoch(iterator)
+            ffcv_ops.stop_epoch(iterator)
 
 
 def parse_args() -> argparse.Namespace:

@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         args.func(args)
-    except (ProfileError, *_input_errors()) as exc:  # evaluated only when an exception propagates
+    except (ProfileError, FileNotFoundError, *_input_errors()) as exc:  # evaluated only on an exception
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from report import claims as claims_mod
-from report import latex, macros, runs, tables, theory_report, time_to_target, tuning
+from report import latex, macros, runs, setup_macros, tables, theory_report, time_to_target, tuning
 from report.grid import Grid
 from report.plan import all_batches, selection_path
 from report.plan import runs as planned_runs
@@ -166,7 +166,8 @@ def aggregate(
         float(grid.report["r_max"]),
     )
     study = claims_mod.Study(grid, final, evals, selections, theory.bench, theory.official_bench)
-    claim_rows, verdicts = claims_mod.evaluate_all(study)
+    claim_reads: dict[str, set[tuple[str, str]]] = {}
+    claim_rows, verdicts = claims_mod.evaluate_all(study, claim_reads)
 
     for name, frame in (
         ("final", final),
@@ -210,10 +211,10 @@ def aggregate(
     counts["reused"] = sum(bool(r.get("reused_from")) for r in [*records.values(), *tune_records.values()])
     counts["jobs"] = len(all_batches(grid))
     book = macros.MacroBook(grid.profile)
-    macros.setup_macros(book, grid, reference_config(grid, records), counts)
+    setup_macros.setup_macros(book, grid, reference_config(grid, records), counts)
     macros.result_macros(book, grid, summary, ranks, plateau, scores, selections, final)
     macros.swa_macros(book, grid, gains_avg, correlations)
-    macros.claim_macros(book, grid, claim_rows, verdicts)
+    macros.claim_macros(book, grid, claim_rows, verdicts, claim_reads)
     macros.theory_macros(book, theory)
     job_seconds = macros.benchmark_seconds(benchmarks_dir) if benchmarks_dir else None
     macros.provenance_macros(book, records, final, job_seconds)

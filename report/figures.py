@@ -257,9 +257,18 @@ def anytime(evals: pd.DataFrame, curves: pd.DataFrame, grid: Grid) -> plt.Figure
     return fig
 
 
+#: The tables `make_all` reads.
+FIGURE_TABLES = ("final.csv", "swa_gains.csv", "swa_interaction.csv", "tuning.csv", "profile_curves.csv",
+                 "time_to_target.csv", "evals.csv")
+
+
 def make_all(grid: Grid, tables_dir: str | Path, curves: pd.DataFrame, out_dir: str | Path) -> None:
-    """Every figure of FIGURES from the CSVs in ``tables_dir``."""
+    """Every figure of FIGURES from the CSVs in ``tables_dir`` (FileNotFoundError naming the first
+    missing one, before any figure is drawn)."""
     t = Path(tables_dir)
+    missing = [name for name in FIGURE_TABLES if not (t / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{t / missing[0]}: no such table (`python -m report aggregate` writes it)")
     final = pd.read_csv(t / "final.csv")
     save(acc_vs_budget(final, grid), out_dir, "acc_vs_budget")
     save(

@@ -20,27 +20,12 @@ from typing import Any
 import pandas as pd
 
 from report.claims import CLAIMS
-from report.claims.base import DECIDED, INCONCLUSIVE, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED
+from report.claims.base import DECIDED, INCONCLUSIVE, NOT_REPRODUCED, NOT_TESTABLE, REPRODUCED, UNTESTED
 from report.grid import Grid
 from report.latex import VARIANT_NAMES, display_name, escape, number
 from report.stats import CONFIDENCE
 
 MACRO_NAME = re.compile(r"^[A-Za-z]+$")
-DATASET_NAMES = {
-    "fashion_mnist": "Fashion-MNIST",
-    "cifar10": "CIFAR-10",
-    "cifar100": "CIFAR-100",
-    "ffcv": "ImageNet (FFCV)",
-    "imagefolder": "ImageNet",
-    "synthetic": "synthetic data",
-}
-DATASET_CITES = {
-    "fashion_mnist": "xiao2017fashion",
-    "ffcv": "leclerc2023ffcv",
-    "cifar10": "krizhevsky2009learning",
-    "cifar100": "krizhevsky2009learning",
-}
-MODEL_CITES = {"preact": "he2016identity", "resnet": "he2016deep"}
 
 
 class MacroBook:
@@ -105,7 +90,8 @@ def host_description() -> str:
     return f"{cpu_model()}, {os.cpu_count()} cores"
 
 
-def _cite(key: str | None) -> str:
+def cite(key: str | None) -> str:
+    """``\\citep{key}``, or nothing without a key."""
     return f"\\citep{{{key}}}" if key else ""
 
 
@@ -117,120 +103,6 @@ def _runs_of(grid: Grid, strategy: str | None = None, budget: str | None = None)
         for r in runs(grid, "final")
         if (strategy is None or r.strategy == strategy) and (budget is None or r.budget.label == budget)
     ]
-
-
-# ------------------------------------------------------------------------------------------- setup
-def setup_macros(book: MacroBook, grid: Grid, cfg: dict[str, Any], counts: dict[str, int]) -> None:
-    """The protocol and setup, from the profile and the resolved config of a reference (cosine) run."""
-    src = "profile.json"
-    data, model = cfg.get("data", {}), str(cfg.get("model", {}).get("name", ""))
-    optimizer, swa = cfg.get("optimizer", {}), cfg.get("swa", {})
-    book.add("profileName", escape(grid.profile), src)
-    book.add("datasetName", DATASET_NAMES.get(data.get("name"), escape(data.get("name", ""))), src)
-    book.add("datasetCite", _cite(DATASET_CITES.get(data.get("name"))), src)
-    book.add("modelName", escape(model), src)
-    book.add("modelCite", _cite(next((k for part, k in MODEL_CITES.items() if part in model), None)), src)
-    book.add("batchSize", str(data.get("batch_size", "")), src)
-    book.add("trainExamples", str(data.get("train_subset") or "all"), src)
-    book.add("valExamples", str(data.get("val_size", 0)), src)
-    book.add("testExamples", str(data.get("test_subset") or "all"), src)
-    book.add("sgdMomentum", sci(float(optimizer.get("momentum", math.nan))), src)
-    book.add("sgdWeightDecay", sci(float(optimizer.get("weight_decay", math.nan))), src)
-    book.add("fullBudgetSteps", str(grid.full.steps), src)
-    book.add("budgetList", listing([f"{b.percent}\\%" for b in grid.budgets]), src)
-    book.add("budgetStepsList", listing([str(b.steps) for b in grid.budgets]), src)
-    book.add("numBudgets", str(len(grid.budgets)), src)
-    book.add("smallestBudgetPercent", str(grid.budgets[0].percent), src)
-    book.add("numSeeds", str(len(grid.seeds)), src)
-    book.add("seedCount", _seed_count(grid), src)
-    book.add("seedAllocationSentence", _seed_allocation_sentence(grid), src)
-    book.add("numStrategies", str(len(grid.strategies)), src)
-    book.add("numFinalRuns", str(counts["final"]), "report.plan (final runs)")
-    book.add("numTuningRuns", str(counts["tune"]), "report.plan (tuning runs)")
-    book.add("numPlateauRuns", str(counts["plateau"]), "report.plan (plateau runs)")
-    book.add("numRuns", str(counts["final"] + counts["tune"] + counts["plateau"]), "report.plan (every run)")
-    book.add("numReusedRuns", str(counts["reused"]), "run records (reused_from)")
-    book.add("numTrainJobs", str(counts["jobs"]), "report.plan.all_batches (one training job per batch)")
-    book.add("tuningGridSize", str(grid.tuning["grid_size"]), src)
-    book.add("tuningSeed", str(grid.tuning["seed"]), src)
-    book.add(
-        "tuningScope",
-        "at every budget separately"
-        if grid.tuning["per_budget"]
-        else "at the full budget, the choice then used at every budget",
-        src,
-    )
-    book.add("plateauMultiple", str(grid.plateau.get("multiple") or "--"), src)
-    book.add("plateauNumSeeds", str(len(grid.plateau.get("seeds") or [])), src)
-    book.add("swaStartPercent", number(100 * float(swa.get("start", math.nan)), 0), src)
-    fraction = swa.get("swalr_fraction")
-    book.add("swaLRPercent", number(100 * float(fraction), 0) if fraction is not None else "--", src)
-    book.add("emaDecay", sci(float(swa.get("ema_decay", math.nan))), src)
-    book.add(
-        "swaVariantList", listing([VARIANT_NAMES.get(v, escape(v)) for v in swa.get("variants", [])]), src
-    )
-    book.add("anytimePoints", str(len(grid.anytime["fractions"])), src)
-    book.add("warmupSentence", _warmup_sentence(grid, cfg), src)
-    book.add("bnSentence", _bn_sentence(cfg), src)
-    book.add("ciLevel", number(100 * CONFIDENCE, 0), "report.stats.CONFIDENCE")
-    book.add("powerPercent", "80", "report.stats.minimum_detectable_effect (power=0.8)")
-    book.add("equivalenceMargin", f"{float(grid.report['equivalence_margin_pp']):g}", src)
-    book.add("lrFreeMargin", f"{float(grid.report['lr_free_margin_pp']):g}", src)
-    book.add("smallBudgetPercent", f"{100 * float(grid.report['small_budget_max_fraction']):g}", src)
-    book.add("targetList", listing([f"{100 * float(t):g}\\%" for t in grid.report["targets"]]), src)
-    book.add("rMax", f"{float(grid.report['r_max']):g}", src)
-    book.add("strategyList", listing([display_name(grid, s) for s in grid.strategies]), src)
-
-
-def _warmup_sentence(grid: Grid, cfg: dict[str, Any]) -> str:
-    """The reference run's warmup (a fraction of its budget) and the strategies that differ from it."""
-    warmup = float(cfg.get("schedule", {}).get("warmup_fraction") or 0.0)
-    others = [
-        display_name(grid, s)
-        for s in grid.strategies
-        if float(grid.strategy_value(s, "schedule.warmup_fraction", 0.0) or 0.0) != warmup
-    ]
-    if warmup > 0:
-        text = f"Every strategy starts with one linear warmup over the first {number(100 * warmup, 0)}\\%"
-        except_ = f", except {listing(others)} (a warm-up of their own, or none)" if others else ""
-        return f"{text} of its budget{except_}"
-    return "The schedules use no warmup" + (f", except {listing(others)}" if others else "")
-
-
-def _seed_count(grid: Grid) -> str:
-    """``5 seeds``, or ``5 seeds (10 at the 10 % budget)`` where ``seeds_by_budget`` adds some."""
-    extra = [f"{len(grid.seeds_at(b))} at the {b.percent}\\% budget" for b in grid.budgets
-             if len(grid.seeds_at(b)) != len(grid.seeds)]
-    return f"{len(grid.seeds)} seeds" + (f" ({listing(extra)})" if extra else "")
-
-
-def _seed_allocation_sentence(grid: Grid) -> str:
-    """Why some budgets have more seeds (``seeds_by_budget``), a sentence with its full stop, or nothing."""
-    more = [b for b in grid.budgets if len(grid.seeds_at(b)) > len(grid.seeds)]
-    if not more:
-        return ""
-    where = listing([f"{b.percent}\\%" for b in more])
-    return (f"The {where} budget{'s' if len(more) > 1 else ''} get{'' if len(more) > 1 else 's'} more seeds: "
-            "there the seed-to-seed spread of the paired differences is several times that of the longer "
-            "budgets, and a run costs a fraction of a full-budget one. The seeds every budget shares are "
-            "the first; a claim pooled over budgets uses only those.")
-
-
-def _bn_sentence(cfg: dict[str, Any]) -> str:
-    """How the raw models' BatchNorm statistics are evaluated (``eval.recompute_bn``, ``swa.bn_batches``)."""
-    batches = cfg.get("swa", {}).get("bn_batches")
-    batch_size = cfg.get("data", {}).get("batch_size")
-    where = ("one epoch of training batches" if batches is None
-             else f"{batches} training batches of {batch_size} images" if batch_size
-             else f"{batches} training batches")
-    if cfg.get("eval", {}).get("recompute_bn", False):
-        return (f"Every model is evaluated with its batch-norm statistics recomputed on {where} "
-                "(``precise BN'' \\citep{wu2021rethinking}): the raw models as much as the averages "
-                "and Schedule-Free, whose authors require it. PyTorch's running statistics lag weights that "
-                "still move fast; kept for the raw models only, they would judge those, and not their "
-                "rivals, with stale statistics")
-    return (f"The raw models are evaluated with PyTorch's running batch-norm statistics; the averages and "
-            f"Schedule-Free with statistics recomputed on {where}")
 
 
 # ------------------------------------------------------------------------------------------- results
@@ -414,21 +286,26 @@ def swa_macros(
     book.add("swaInteractionSentence", sentence, "tables/swa_correlations.csv", _runs_of(grid, None, full))
 
 
-def claim_macros(book: MacroBook, grid: Grid, claim_rows: pd.DataFrame, verdicts: dict[str, str]) -> None:
-    """Every claim's verdict (its literal ``verdict_macro``), the verdict counts, and how many decided
-    verdicts clear their threshold by a third of their half-width."""
+def claim_macros(
+    book: MacroBook, grid: Grid, claim_rows: pd.DataFrame, verdicts: dict[str, str],
+    reads: dict[str, set[tuple[str, str]]] | None = None,
+) -> None:
+    """Every claim's verdict (its literal ``verdict_macro``, its runs: those its test read, ``reads``), the
+    verdict counts, and how many decided verdicts clear their threshold by a third of their half-width."""
     for claim in CLAIMS:
+        read = sorted((reads or {}).get(claim.claim_id, ()))
+        runs = [run for strategy, budget in read for run in _runs_of(grid, strategy, budget)]
         book.add(
             claim.verdict_macro,
             verdicts[claim.claim_id],
             f"tables/claims.csv: claim_id={claim.claim_id}",
-            _runs_of(grid),
+            runs,
         )
     empirical = [c.claim_id for c in CLAIMS if c.kind == "empirical"]
     counts = {
-        v: sum(verdicts[c] == v for c in empirical)
-        for v in (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_TESTABLE)
+        v: sum(verdicts[c] == v for c in empirical) for v in (REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE)
     }
+    counts[NOT_TESTABLE] = sum(verdicts[c] in UNTESTED for c in empirical)  # also "comparator diverged"
     src = "tables/claims.csv"
     book.add("numClaims", str(len(CLAIMS)), "report.claims.CLAIMS")
     book.add("numEmpiricalClaims", str(len(empirical)), "report.claims.CLAIMS: kind=empirical")

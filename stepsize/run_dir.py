@@ -48,6 +48,36 @@ def _check_writable(folder: Path) -> None:
         probe.unlink(missing_ok=True)
 
 
+def _lock(folder: Path) -> int:
+    """Open and ``flock`` ``folder/.lock``; return its descriptor. A holder unlinks the file before it lets
+    go, so a lock taken on a file that is no longer (or no longer the same file) at that path protects
+    nothing: it is dropped and taken again on the file now there."""
+    path = folder / LOCK_NAME
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            os.close(fd)
+            if err.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            holder = _holder(path)
+            raise RunDirError(f"--out {folder}: in use by {holder} (one writer per run folder)") from None
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # the holder unlinked it between our open and our lock: try the current file
+
+
+def _holder(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace").strip() or "another process"
+    except OSError:
+        return "another process"
+
+
 @contextmanager
 def claim(out_dir: str | Path) -> Iterator[Path]:
     """Hold ``out_dir`` for one run (module docstring); yields its path."""
@@ -57,15 +87,8 @@ def claim(out_dir: str | Path) -> Iterator[Path]:
     except OSError as err:
         raise RunDirError(f"--out {folder}: cannot create the folder ({err.strerror})") from None
     _check_writable(folder)
-    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _lock(folder)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as err:
-            if err.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
-            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
-            raise RunDirError(f"--out {folder}: in use by {holder} (one writer per run folder)") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
         remove_stale_temporaries(folder)

@@ -25,6 +25,10 @@ flushed (every ``log_every`` updates: one host sync). Periodic checkpoints (``tr
 are atomic; rerunning the same command resumes and ends with bit-identical metrics on CPU. The output
 folder is locked for the run (`stepsize.run_dir`) and checked writable before any compute. Config,
 data and file-system errors print one line and exit 1. ``run.json`` is written atomically by rank 0.
+
+This file is longer than the project's other modules on purpose: the loop reads top-down in one place, as
+nanoGPT's ``train.py`` does; what is not the loop lives in `stepsize.averaging`, `stepsize.evaluation`,
+`stepsize.checkpoint`, `stepsize.run_record`, `stepsize.run_dir` and `stepsize.distributed` (design.md).
 """
 
 from __future__ import annotations

@@ -155,6 +155,29 @@ def test_a_second_writer_of_a_run_folder_is_refused_in_one_line(tmp_path, capsys
     assert not (out / "run.json").exists()
 
 
+def test_a_lock_taken_on_a_file_its_holder_just_unlinked_is_taken_again(tmp_path, monkeypatch):
+    """Writer B opens ``.lock`` while A holds it; A finishes (unlinks the file, lets go); B's lock on the
+    unlinked file would protect nothing, so B drops it and locks the file now at the path, which a third
+    writer then finds held."""
+    out = tmp_path / "o"
+    with run_dir.claim(out):
+        opened_while_held = os.open(out / run_dir.LOCK_NAME, os.O_RDWR)
+    real_open, calls = os.open, []
+
+    def first_open_is_stale(path, flags, mode=0o777):
+        calls.append(path)
+        return os.dup(opened_while_held) if len(calls) == 1 else real_open(path, flags, mode)
+
+    monkeypatch.setattr(run_dir.os, "open", first_open_is_stale)
+    with run_dir.claim(out):
+        monkeypatch.setattr(run_dir.os, "open", real_open)
+        assert len(calls) == 2, "the stale descriptor was dropped and the lock taken again"
+        with pytest.raises(run_dir.RunDirError, match="in use by pid"):
+            with run_dir.claim(out):
+                pass
+    os.close(opened_while_held)
+
+
 def test_an_unwritable_output_folder_is_refused_before_any_compute(tmp_path, capsys):
     args = [str(BASE), "--set", *[f"{k}={json.dumps(v)}" for k, v in TINY.items()]]
     assert train_main([*args[:1], "--out", "/proc/self", *args[1:]]) == 1

@@ -200,3 +200,20 @@ def test_selections_on_disk_are_those_the_claims_read(tmp_path):
     st = study_of(tmp_path)
     on_disk = json.loads((tmp_path / "results/unit/tuning/uba.json").read_text())
     assert st.selections["uba"] == on_disk and from_dict(CONTENDERS).strategies["uba"].knob == "schedule.phi"
+
+
+def test_a_claim_whose_comparator_diverged_says_so(tmp_path):
+    """Every cosine run diverged: the claims against cosine are not "not testable at this scale" (the
+    inputs exist) but "comparator diverged", naming cosine; claims without cosine keep their verdicts."""
+    every_cosine_run = tuple(("cosine", p, s) for p in (25, 100) for s in (0, 1, 2))
+    g = write_study(tmp_path, diverged=every_cosine_run)
+    st = claims.Study(g, runs.final_table(g, runs.load(g, "final", tmp_path)))
+    rows, verdicts = claims.evaluate_all(st)
+    assert verdicts["linear_vs_cosine"] == claims.COMPARATOR_DIVERGED
+    detail = rows[rows["claim_id"] == "linear_vs_cosine"]["detail"]
+    assert detail.str.contains("cosine at b100: 3 of 3 runs diverged").any()
+    healthy = write_study(tmp_path / "healthy")
+    _, before = claims.evaluate_all(claims.Study(healthy, runs.final_table(
+        healthy, runs.load(healthy, "final", tmp_path / "healthy"))))
+    assert before["linear_vs_cosine"] != claims.COMPARATOR_DIVERGED
+    assert claims.NOT_TESTABLE not in {v for k, v in verdicts.items() if k == "linear_vs_cosine"}

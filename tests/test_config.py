@@ -72,6 +72,8 @@ def test_the_base_configs_load():
         ({"schedule": {"name": "cosine", "phi": 1.0}}, r"^schedule.phi: unknown cosine parameter"),
         ({"optimizer": {"momentum": -0.5}}, r"^optimizer 'momentum': momentum must be in \(0, 1\), got -0.5"),
         ({"model": {"width": 0}}, r"^model.width: must be null or an integer >= 1, got 0"),
+        ({"train": {"seed": -1}}, r"^train.seed: must be an integer in \[0, 2\^31\), got -1"),
+        ({"train": {"seed": 2**32}}, r"^train.seed: must be an integer in \[0, 2\^31\), got 4294967296"),
     ],
 )
 def test_bad_values_raise_one_line_naming_the_key(raw, message):
@@ -97,6 +99,10 @@ def test_file_errors_name_the_path(tmp_path):
     bad.write_text("train: [unclosed\n")
     with pytest.raises(ValueError, match=r"bad.yaml: not valid YAML"):
         config.load(bad)
+    binary = tmp_path / "model.pt"
+    binary.write_bytes(b"\x80\x02\x8a\nl\xfc\x9cF\xf9 j\xa8\xff")  # a checkpoint passed as the config
+    with pytest.raises(ValueError, match=r"model.pt: not a text file \(a YAML config must be UTF-8 text\)"):
+        config.load(binary)
     with pytest.raises(ValueError, match=r"--set lr: .*|--set 'lr'"):
         config.apply_overrides({}, ["lr"])
     with pytest.raises(ValueError, match=r"--set optimizer.lr.x: optimizer.lr is not a section"):

@@ -1,8 +1,10 @@
 """End to end: the smoke profile's whole DAG (real tuning, final and plateau runs, theory, tables, figures,
 paper, notebooks) in a clone-like copy of the repository, then checks of what it produced.
 
-The first invocation is killed with SIGKILL while it trains (what a user's Ctrl-\\ or an OOM killer does);
-no trainer may outlive it, and the same command run again must finish the study. Snakemake runs with this
+The first invocation is interrupted with Ctrl-C (SIGINT to its whole process group, as a terminal sends it)
+while it trains, the second is killed with SIGKILL (what a user's Ctrl-\\ or an OOM killer does); no trainer
+may outlive either, each rerun of the same command keeps the records made before, and the third
+invocation, the same command again, must finish the study. Snakemake runs with this
 interpreter, so the venv's packages are used.
 """
 
@@ -43,20 +45,29 @@ def trainers_in(session: int) -> list[str]:
             if line.split(None, 1)[0] == str(session) and "stepsize.batch" in line]
 
 
-def kill_while_training(copy: Path) -> tuple[int, list[str]]:
-    """Start the DAG, SIGKILL Snakemake (only it) once the first run record exists; return how many
-    records were on disk then, and the trainers still alive 15 s later."""
+def records(copy: Path) -> set[Path]:
+    return set((copy / RES).glob("*/*/*/*/run.json"))
+
+
+def interrupt_while_training(copy: Path, interrupt: str, after: int = 0) -> tuple[int, list[str]]:
+    """Start the DAG and, once more than ``after`` run records exist, either send Ctrl-C's SIGINT to its
+    process group (``interrupt="ctrl-c"``) or SIGKILL Snakemake alone (``"kill"``); return how many records
+    were on disk then, and the trainers still alive 15 s after Snakemake ended."""
     proc = subprocess.Popen(COMMAND, cwd=copy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     deadline = time.monotonic() + 300
-    while not list((copy / RES).glob("tune/*/*/*/run.json")):
-        assert proc.poll() is None, "the DAG ended before its first run record"
-        assert time.monotonic() < deadline, "no run record after 300 s"
+    while len(records(copy)) <= after:
+        assert proc.poll() is None, f"the DAG ended with {after} run records or fewer ({proc.returncode})"
+        assert time.monotonic() < deadline, f"no new run record after 300 s ({after} before)"
         time.sleep(0.2)
-    assert trainers_in(proc.pid), "a trainer runs when the first record appears"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    finished = len(list((copy / RES).glob("*/*/*/*/run.json")))
+    assert trainers_in(proc.pid), "a trainer runs when the new record appears"
+    if interrupt == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=120)
+    else:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    finished = len(records(copy))
     for _ in range(150):
         left = trainers_in(proc.pid)
         if not left:
@@ -71,8 +82,12 @@ def smoke(tmp_path_factory) -> Path:
         if shutil.which(tool) is None:
             pytest.fail(f"{tool} not found; install it: {hint}")
     copy = repository_copy(tmp_path_factory.mktemp("repo"))
-    finished, orphans = kill_while_training(copy)
+    interrupted, orphans = interrupt_while_training(copy, "ctrl-c")
+    assert not orphans, f"trainers outlived the workflow stopped with Ctrl-C: {orphans}"
+    kept = records(copy)
+    finished, orphans = interrupt_while_training(copy, "kill", after=len(kept))
     assert not orphans, f"trainers outlived the killed workflow: {orphans}"
+    assert kept <= records(copy), "the rerun after Ctrl-C lost records made before it"
     start = time.perf_counter()
     proc = subprocess.run(COMMAND, cwd=copy, capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
@@ -81,7 +96,7 @@ def smoke(tmp_path_factory) -> Path:
         pytest.fail(f"the rerun after the kill failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}\n"
                     f"{logs[-6000:]}")
     rerun_s = time.perf_counter() - start
-    print(f"smoke DAG: {finished} records before the kill; the rerun took {rerun_s:.1f} s")
+    print(f"smoke DAG: {interrupted} records at Ctrl-C, {finished} at the kill; rerun {rerun_s:.1f} s")
     return copy
 
 
@@ -220,3 +235,24 @@ def test_rerun_after_losing_one_record_trains_only_that_run(smoke):
     trained = sum(len(re.findall(r"^(ok|diverged): ", log.read_text(), re.M)) for log in rerun)
     assert trained == 1, f"only the lost run trains ({[log.name for log in rerun]})"
     assert (smoke / f"paper/build/{PROFILE}/paper.pdf").is_file()
+
+
+def test_editing_a_schedule_formula_reruns_the_jobs_that_use_it(smoke):
+    """A code edit is not served stale: after changing the linear schedule's module, a dry run of the same
+    command plans training jobs again (their ``params`` hold the code hash), and the reason it gives is
+    the changed code; restoring the file makes the study complete again."""
+    source = smoke / "stepsize/schedules/library/linear.py"
+    original = source.read_text()
+    dry = [*COMMAND, "-n", "--quiet", "rules"]
+    try:
+        source.write_text(original + "\n# an edit to the formula's file\n")
+        proc = subprocess.run(dry, cwd=smoke, capture_output=True, text=True, timeout=240)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0, out[-2000:]
+        assert "Nothing to be done" not in out, out[-2000:]
+        assert re.search(r"^train_final_\w+\s+\d+$", out, re.M), out[-2000:]
+    finally:
+        source.write_text(original)
+    proc = subprocess.run(dry, cwd=smoke, capture_output=True, text=True, timeout=240)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and not re.search(r"^train_\w+\s+\d+$", out, re.M), out[-2000:]

@@ -59,6 +59,46 @@ def test_bad_idx_and_missing_files_give_clear_errors(tmp_path):
         load_arrays(tmp_path / "nowhere")
 
 
+def test_damaged_files_are_one_line_naming_the_file(tmp_path):
+    """A truncated download, a flipped byte (bad CRC) and a label out of range: one line each, naming the
+    file, never a zlib/gzip traceback."""
+    arrays = tiny_fashion_mnist(tmp_path / "fm")
+    images = tmp_path / "fm" / FILES["train_images"]
+    whole = images.read_bytes()
+    images.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(ValueError, match=rf"{images}: corrupt file \(EOFError") as err:
+        read_idx(images)
+    assert "\n" not in str(err.value) and "reinstall" in str(err.value)
+    flipped = bytearray(whole)
+    flipped[-5] ^= 0xFF  # in the gzip trailer's CRC-32
+    images.write_bytes(bytes(flipped))
+    with pytest.raises(ValueError, match=rf"{images}: corrupt file \(BadGzipFile: CRC check failed"):
+        read_idx(images)
+    images.write_bytes(whole)
+    labels = arrays["train_labels"].copy()
+    labels[3] = 12
+    write_idx(tmp_path / "fm" / FILES["train_labels"], labels)
+    with pytest.raises(ValueError, match=r"train-labels-idx1-ubyte.gz: label 12 is outside 0..9"):
+        load_arrays.__wrapped__(tmp_path / "fm", None)
+
+
+def test_a_truncated_cache_is_rebuilt_and_dead_writers_temporaries_removed(tmp_path, capsys):
+    arrays = tiny_fashion_mnist(tmp_path / "fm")
+    cache_dir = tmp_path / "cache"
+    load_arrays.__wrapped__(tmp_path / "fm", cache_dir)
+    (cache,) = cache_dir.glob("fashion_mnist-*.npz")
+    cache.write_bytes(cache.read_bytes()[:100])  # a write killed half-way by an older version, a full disk
+    dead = cache.with_name(f"{cache.name}.999999999.tmp.npz")  # no such process: its writer was killed
+    dead.write_bytes(b"partial")
+    loaded = load_arrays.__wrapped__(tmp_path / "fm", cache_dir)
+    assert f"{cache}: unreadable cache (BadZipFile), rebuilding it" in capsys.readouterr().err
+    np.testing.assert_array_equal(loaded["train_images"], arrays["train_images"])
+    with np.load(cache) as z:  # rebuilt whole
+        np.testing.assert_array_equal(z["test_labels"], arrays["test_labels"])
+    assert not dead.exists()
+    assert [p.name for p in cache_dir.iterdir()] == [cache.name]
+
+
 def test_the_real_fashion_mnist_files():
     """Needs the Debian package dataset-fashion-mnist (fails, with the apt hint, when it is missing)."""
     arrays = load_arrays(REAL_ROOT)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import io
 import math
 from pathlib import Path
@@ -16,6 +15,7 @@ from sklearn.datasets import load_breast_cancer
 from torch.optim.swa_utils import SWALR, AveragedModel
 
 from stepsize import schedules
+from stepsize.data.fashion_mnist import read_idx
 from stepsize.optim import OSGM
 
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -207,14 +207,6 @@ def test_bad_settings_raise_naming_the_setting(kwargs: dict, needle: str) -> Non
 
 
 # ---------------------------------------------------------------------------------- Fashion-MNIST
-def _read_idx(path: Path) -> np.ndarray:
-    with gzip.open(path) as fh:
-        raw = fh.read()
-    ndim = raw[3]
-    dims = np.frombuffer(raw[4 : 4 + 4 * ndim], dtype=">u4").astype(np.int64)
-    return np.frombuffer(raw[4 + 4 * ndim :], dtype=np.uint8).reshape(dims)
-
-
 def _fashion_mnist_train() -> tuple[torch.Tensor, torch.Tensor]:
     images, labels = (
         FASHION_MNIST / "train-images-idx3-ubyte.gz",
@@ -224,8 +216,8 @@ def _fashion_mnist_train() -> tuple[torch.Tensor, torch.Tensor]:
         pytest.fail(
             f"Fashion-MNIST not found under {FASHION_MNIST}: run `apt-get install dataset-fashion-mnist`"
         )
-    x = torch.from_numpy(_read_idx(images).astype(np.float32) / 255.0).sub_(0.2860).div_(0.3530)
-    return x.unsqueeze(1), torch.from_numpy(_read_idx(labels).astype(np.int64))
+    x = torch.from_numpy(read_idx(images).astype(np.float32) / 255.0).sub_(0.2860).div_(0.3530)
+    return x.unsqueeze(1), torch.from_numpy(read_idx(labels).astype(np.int64))
 
 
 def test_osgm_defaults_train_a_small_cnn_on_fashion_mnist_without_nan() -> None:

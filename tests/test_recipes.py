@@ -9,6 +9,7 @@ A recipe block starts with one of these header lines (the test fails on any othe
     # append to: PATH
     # add under `strategies:` in: PATH          (inserted after the line ``strategies:``)
     # add to NAME in: PATH                      (inserted after the first line that starts with NAME)
+    # add to the end of FUNCTION in: PATH       (appended to the body of the top-level FUNCTION)
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ import pytest
 from factories import repository_copy
 
 ROOT = Path(__file__).resolve().parents[1]
-HEADER = re.compile(r"^# (new file|append to|add under `(\w+):` in|add to (\w+) in): (\S+)$")
+HEADER = re.compile(
+    r"^# (new file|append to|add under `(\w+):` in|add to (\w+) in|add to the end of (\w+) in): (\S+)$"
+)
 BLOCK = re.compile(r"^```(?:python|yaml)\n(# [^\n]*)\n(.*?)^```", re.M | re.S)
 
 
@@ -39,8 +42,10 @@ def recipe_blocks() -> list[tuple[str, str]]:
 def apply_block(copy: Path, header: str, body: str) -> Path:
     m = HEADER.match(header)
     assert m, f"README recipe block with an unknown header line: {header!r}"
-    verb, section, name, rel = m.groups()
+    verb, section, name, function, rel = m.groups()
     path = copy / rel
+    if function:
+        return append_to_function(path, function, body)
     if verb == "new file":
         assert not path.exists(), f"{rel} exists already"
         path.write_text(body)
@@ -54,6 +59,20 @@ def apply_block(copy: Path, header: str, body: str) -> Path:
     at = next((i for i, line in enumerate(lines) if line.startswith(anchor)), None)
     assert at is not None, f"{rel} has no line starting with {anchor!r}"
     path.write_text("".join(lines[: at + 1]) + body + "".join(lines[at + 1 :]))
+    return path
+
+
+def append_to_function(path: Path, function: str, body: str) -> Path:
+    """Insert ``body`` after the last line of the top-level ``def function(`` (before the next top-level
+    statement, comments and blank lines included)."""
+    lines = path.read_text().splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.startswith(f"def {function}(")), None)
+    assert start is not None, f"{path.name} has no top-level function {function!r}"
+    end = next((i for i in range(start + 1, len(lines))
+                if lines[i].strip() and not lines[i].startswith((" ", "\t", ")"))), len(lines))
+    while lines[end - 1].strip() == "":
+        end -= 1
+    path.write_text("".join(lines[:end]) + body + "".join(lines[end:]))
     return path
 
 
@@ -81,11 +100,11 @@ def passed(proc: subprocess.CompletedProcess) -> int:
 def test_the_recipes_touch_one_or_two_files_each():
     """A schedule or an optimizer: one new file (plus a profile line); a dataset: one new file and its
     registry line; a claim: its test and its registry entry."""
-    touched = {HEADER.match(h).group(4) for h, _ in recipe_blocks()}
+    touched = {HEADER.match(h).group(5) for h, _ in recipe_blocks()}
     new = {p for p in touched if p.startswith(("stepsize/", "report/"))}
     assert {"stepsize/schedules/library/sqrt_decay.py", "stepsize/optim/library/nadam.py",
             "stepsize/data/digits.py", "stepsize/data/__init__.py", "report/claims/training.py",
-            "report/claims/registry.py"} == new
+            "report/claims/registry.py", "report/macros.py"} == new
 
 
 def test_new_schedule_passes_the_generic_schedule_tests(extended):
@@ -144,3 +163,36 @@ def test_new_claim_is_judged_and_quoted(extended):
     assert len(row) == 1 and row["verdict"].iloc[0] == "reproduced", claims[["claim_id", "verdict"]]
     macros = (extended / "study/macros.tex").read_text()
     assert "\\newcommand{\\claimCosineMultistepVerdict}{reproduced}" in macros
+    traced = json.loads((extended / "study/provenance.json").read_text())["macros"]
+    runs = traced["claimCosineMultistepVerdict"]["runs"]  # the runs its test read, no others
+    assert runs == [f"results/unit/runs/{strategy}/b100/s{seed}"
+                    for strategy in ("cosine", "multistep") for seed in (0, 1, 2)]
+
+
+def test_new_number_is_written_and_traced(extended):
+    """The number recipe: on the hand-built study, ``\\cosineFullHalfWidth`` is in macros.tex, and
+    ``python -m report trace`` prints its value, its table and the three cosine runs behind it."""
+    script = (
+        "from pathlib import Path\n"
+        "from factories import write_study\n"
+        "from report.aggregate import aggregate, read_theory\n"
+        "root = Path('numbers'); g = write_study(root); r = root / 'results/unit'\n"
+        "theory = read_theory(r / 'theory/checks.json', r / 'theory/bench.csv')\n"
+        "aggregate(g, root, theory, r / 'tables', r / 'macros.tex')\n"
+    )
+    proc = run(extended, "-c", script)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import pandas as pd
+
+    summary = pd.read_csv(extended / "numbers/results/unit/tables/summary.csv")
+    row = summary[(summary["strategy"] == "cosine") & (summary["variant"] == "judged")
+                  & (summary["percent"] == 100)]
+    value = f"{row['half_width'].iloc[0]:.2f}"
+    macros = (extended / "numbers/results/unit/macros.tex").read_text()
+    assert f"\\newcommand{{\\cosineFullHalfWidth}}{{{value}}}" in macros
+    traced = run(extended, "-m", "report", "trace", "\\cosineFullHalfWidth", "--profile", "unit",
+                 "--root", "numbers")
+    assert traced.returncode == 0, traced.stderr[-2000:]
+    assert "tables/summary.csv: strategy=cosine" in traced.stdout and "half_width" in traced.stdout
+    assert f"\\cosineFullHalfWidth = {value}" in traced.stdout
+    assert [f"results/unit/runs/cosine/b100/s{s}" in traced.stdout for s in (0, 1, 2)] == [True] * 3

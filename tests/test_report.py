@@ -355,7 +355,7 @@ def test_every_macro_name_is_literal_in_the_source():
     literal `verdict_macro`, or a key of the literal dict `report.theory_report.theory_macros` returns."""
     import ast
 
-    for module in ("report/macros.py", "report/claims/registry.py"):
+    for module in ("report/macros.py", "report/setup_macros.py", "report/claims/registry.py"):
         tree = ast.parse((ROOT / module).read_text())
         for function in [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]:
             for node in ast.walk(function):
@@ -403,6 +403,18 @@ def test_cli_reports_missing_input_in_one_line(study, tmp_path):
         timeout=120,
     )
     assert proc.returncode == 2 and "not valid JSON" in proc.stderr
+
+
+def test_figures_without_the_tables_folder_is_one_line_naming_the_table(study, tmp_path):
+    _, root = study
+    proc = subprocess.run(
+        [sys.executable, "-m", "report", "figures", "--profile", str(root / "results/unit/profile.json"),
+         "--tables", str(tmp_path / "no_tables"), "--out", str(tmp_path / "fig"), "--runs-root", str(root)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0, proc.stderr
+    assert f"{tmp_path / 'no_tables' / 'final.csv'}: no such table" in proc.stderr
+    assert not (tmp_path / "fig").exists()
 
 
 def test_cli_rejects_bad_profile(tmp_path):
@@ -486,7 +498,7 @@ def test_make_record_factory_matches_what_the_trainer_writes(tmp_path):
 
 
 def test_the_bn_sentence_says_how_raw_models_are_evaluated():
-    from report.macros import _bn_sentence
+    from report.setup_macros import _bn_sentence
 
     cfg = {"data": {"batch_size": 128}, "swa": {"bn_batches": 8}, "eval": {"recompute_bn": True}}
     assert "recomputed on 8 training batches of 128 images (" in _bn_sentence(cfg)
@@ -499,7 +511,7 @@ def test_the_bn_sentence_says_how_raw_models_are_evaluated():
 def test_a_budget_with_its_own_seeds_is_planned_judged_and_described(tmp_path):
     """``seeds_by_budget`` adds seeds at one budget: its final runs, claim rows and table intervals use
     them all, a claim pooled over budgets uses the seeds every budget shares, and the paper says so."""
-    from report.macros import _seed_allocation_sentence, _seed_count
+    from report.setup_macros import _seed_allocation_sentence, _seed_count
 
     strategies = {**PROFILE["strategies"],
                   "wsd": {"schedule.name": "wsd", "tune": {"optimizer.lr": [0.05, 0.1]}},

@@ -185,6 +185,22 @@ def test_a_checkpoint_from_another_config_is_refused(tmp_path, capsys):
     assert "(differs in optimizer.lr)" in err, "thread count, progress and checkpoint period may change"
 
 
+def test_a_torn_checkpoint_is_one_line_naming_it_and_is_not_overwritten(tmp_path, capsys):
+    yaml_path = write_tiny_yaml(tmp_path)
+    out = tmp_path / "o"
+    keep = ["train.checkpoint_every=10", "train.keep_checkpoint=true"]
+    assert main([yaml_path, "--out", str(out), "--set", *keep]) == 0
+    torn = (out / "checkpoint.pt").read_bytes()[:1000]  # a disk fault or a copy cut short
+    (out / "checkpoint.pt").write_bytes(torn)
+    capsys.readouterr()
+    assert main([yaml_path, "--out", str(out), "--set", *keep]) == 1
+    err = capsys.readouterr().err
+    assert f"{out / 'checkpoint.pt'}: unreadable checkpoint" in err
+    assert "delete it to start the run over" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert (out / "checkpoint.pt").read_bytes() == torn, "the evidence is left for the user to look at"
+
+
 def test_a_finite_blow_up_is_a_divergence_too(tmp_path, capsys):
     """OSGM at a multiplier of 1e4: the loss leaves the band (3 x its first window) long before it could
     settle at a finite, useless value (it used to be recorded ok at chance accuracy)."""

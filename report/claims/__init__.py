@@ -9,7 +9,9 @@ seed (paired: a seed fixes initialisation and batch order), its mean and 95% Stu
 - **reproduced** when lo > θ, **not reproduced** when hi < θ, **inconclusive** otherwise;
 - equivalence ("A matches B"): reproduced when the interval lies inside (−δ, δ), not reproduced when it
   lies entirely outside, inconclusive otherwise;
-- **not testable at this scale** when an input is missing (a strategy or budget absent, < 2 seeds).
+- **not testable at this scale** when an input is missing (a strategy or budget absent, < 2 seeds);
+  **comparator diverged** instead when the input is there but a compared strategy's runs diverged (fewer
+  than two finished at a budget the claim needs; the row's detail names them).
 
 A claim "at every budget" (or "for every method") is not reproduced as soon as one setting is not,
 otherwise not testable when one setting is, reproduced when every setting is, and inconclusive otherwise
@@ -22,6 +24,7 @@ claim is judged on.
 
 from report.claims.base import (
     CLAIM_COLUMNS,
+    COMPARATOR_DIVERGED,
     INCONCLUSIVE,
     NOT_REPRODUCED,
     NOT_TESTABLE,
@@ -35,6 +38,7 @@ from report.claims.registry import CLAIMS, by_id, evaluate_all
 __all__ = [
     "CLAIMS",
     "CLAIM_COLUMNS",
+    "COMPARATOR_DIVERGED",
     "INCONCLUSIVE",
     "NOT_REPRODUCED",
     "NOT_TESTABLE",

@@ -17,6 +17,10 @@ REPRODUCED = "reproduced"
 NOT_REPRODUCED = "not reproduced"
 INCONCLUSIVE = "inconclusive"
 NOT_TESTABLE = "not testable at this scale"
+#: Not testable because a compared strategy's runs diverged (fewer than two finished at a budget it needs):
+#: the data exist, the method failed (`registry.evaluate_all` turns such a claim's untestable rows into it).
+COMPARATOR_DIVERGED = "comparator diverged"
+UNTESTED = (NOT_TESTABLE, COMPARATOR_DIVERGED)
 DECIDED = (REPRODUCED, NOT_REPRODUCED)
 CLAIM_COLUMNS = [
     "claim_id",
@@ -47,6 +51,11 @@ class Study:
     selections: dict[str, Any] = field(default_factory=dict)
     bench: pd.DataFrame | None = None
     bench_official: pd.DataFrame | None = None
+    #: The (strategy, budget) pairs whose final runs `accuracy` has read (`evaluate_all` clears it before
+    #: each claim and keeps it as that claim's runs, the provenance of its verdict macro).
+    read: set[tuple[str, str]] = field(default_factory=set)
+    #: Of those, the pairs with diverged runs and fewer than two finished ones: (diverged, runs).
+    diverged: dict[tuple[str, str], tuple[int, int]] = field(default_factory=dict)
 
     def has(self, *strategies: str) -> bool:
         present = set(self.final["strategy"].astype(str)) if not self.final.empty else set()
@@ -55,10 +64,14 @@ class Study:
     def accuracy(self, strategy: str, budget: str, variant: str = "judged", split: str = "test") -> pd.Series:
         """Per-seed accuracy (%) of one strategy at a budget: its judged model (raw, or its declared
         average), or a named averaging variant; NaN for a diverged or failed run."""
+        self.read.add((strategy, budget))
         f = self.final
         rows = f[(f["strategy"] == strategy) & (f["budget"] == budget)]
         rows = rows[rows["judged"]] if variant == "judged" else rows[rows["variant"] == variant]
         values = rows.set_index("seed")[f"{split}_acc"].where(rows.set_index("seed")["status"] == "ok")
+        n_diverged = int((rows["status"] == "diverged").sum())
+        if n_diverged and int(values.notna().sum()) < 2:
+            self.diverged[(strategy, budget)] = (n_diverged, len(rows))
         return values.astype(float)
 
     def paired(

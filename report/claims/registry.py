@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from report.claims import theory, training
-from report.claims.base import CLAIM_COLUMNS, Claim, Study
+from report.claims.base import CLAIM_COLUMNS, COMPARATOR_DIVERGED, NOT_TESTABLE, Claim, ClaimResult, Study
 
 CLAIMS: tuple[Claim, ...] = (
     Claim(
@@ -121,11 +121,32 @@ def by_id(claim_id: str) -> Claim:
     return _BY_ID[claim_id]
 
 
-def evaluate_all(study: Study) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The claims table (every claim's rows) and each claim's verdict, by id."""
+def evaluate_all(
+    study: Study, reads: dict[str, set[tuple[str, str]]] | None = None
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The claims table (every claim's rows) and each claim's verdict, by id. ``reads``, if given, gets
+    each claim's (strategy, budget) pairs of final runs it read (`Study.read`)."""
     rows, verdicts = [], {}
     for claim in CLAIMS:
-        result = claim.test(study, claim)
+        study.read.clear()
+        study.diverged.clear()
+        result = _diverged_comparators(claim.test(study, claim), study.diverged)
         rows += result.rows
         verdicts[claim.claim_id] = result.verdict
+        if reads is not None:
+            reads[claim.claim_id] = set(study.read)
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS), verdicts
+
+
+def _diverged_comparators(
+    result: ClaimResult, diverged: dict[tuple[str, str], tuple[int, int]]
+) -> ClaimResult:
+    """A claim left untestable because compared runs diverged says so: its "not testable" rows and
+    verdict become "comparator diverged", the detail naming who diverged where."""
+    if not diverged:
+        return result
+    who = "; ".join(f"{s} at {b}: {k} of {n} runs diverged" for (s, b), (k, n) in sorted(diverged.items()))
+    rows = [{**r, "verdict": COMPARATOR_DIVERGED, "detail": "; ".join(filter(None, (r["detail"], who)))}
+            if r["verdict"] == NOT_TESTABLE else r for r in result.rows]
+    verdict = COMPARATOR_DIVERGED if result.verdict == NOT_TESTABLE else result.verdict
+    return ClaimResult(rows, verdict)

@@ -33,9 +33,10 @@ def _module_and_attr(name: str) -> tuple[Any, str]:
 
 
 def builder_defaults(name: str) -> dict[str, Any]:
-    """The allowed ``data.*`` keys and their defaults for dataset ``name`` (used by config validation)."""
+    """The allowed ``data.*`` keys and their defaults for dataset ``name`` (used by config validation):
+    the builder module's ``DEFAULTS`` (which need not list ``name``) with ``name`` set to ``name``."""
     module, _ = _module_and_attr(name)
-    return dict(module.DEFAULTS)
+    return {**module.DEFAULTS, "name": name}
 
 
 def builder_nullable(name: str) -> dict[str, type]:

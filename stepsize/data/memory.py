@@ -47,11 +47,14 @@ _MIX = 1_000_003  # prime multiplier that turns (seed, index) into one generator
 
 
 def with_defaults(cfg: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    """``{**defaults, **cfg}``; ValueError naming the first key of ``cfg`` not in ``defaults``."""
-    unknown = sorted(set(cfg) - set(defaults))
+    """``{**defaults, **cfg}``; ValueError naming the first key of ``cfg`` not in ``defaults`` (``name``
+    is always allowed: a builder's ``DEFAULTS`` need not list it)."""
+    allowed = {"name", *defaults}
+    unknown = sorted(set(cfg) - allowed)
     if unknown:
-        raise ValueError(f"data.{unknown[0]}: unknown key for data.name={defaults['name']}; "
-                         f"allowed: {', '.join(sorted(defaults))}")
+        name = cfg.get("name", defaults.get("name"))
+        raise ValueError(f"data.{unknown[0]}: unknown key for data.name={name}; "
+                         f"allowed: {', '.join(sorted(allowed))}")
     return {**defaults, **cfg}
 
 
