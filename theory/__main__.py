@@ -12,8 +12,10 @@ DIR/bench.csv and DIR/curves.csv under the chosen protocol (``theory.protocols``
 theory_check_<name>, theory_bench_<problem> and theory_summary as PDF + PNG. Bad input (an unknown protocol,
 problem, method or size, a missing or unreadable file) gives a one-line error on stderr and exit status 2.
 
-Before numpy is imported, BLAS is limited to one thread (these problems are tiny, and multithreaded
-OpenBLAS is many times slower on a shared 2-core machine). For ``bench --protocol official``, whose counts
+Before numpy is imported, BLAS is limited to one thread, whatever the environment says (these problems are
+tiny, multithreaded OpenBLAS is many times slower on a shared 2-core machine, and the last bits of the
+results, which some counts follow, would depend on the thread count; ``bench --jobs N`` is the way to use
+more cores). For ``bench --protocol official``, whose counts
 are compared with the authors' code, OpenBLAS is also told to use its AVX2 ("Haswell") kernels on a CPU with
 AVX2 and FMA, unless OPENBLAS_CORETYPE is already set: its AVX-512 kernels round differently, and
 L-BFGS-B's counts follow (a1a SVM, L-BFGS-M10: 318 calls with the AVX2 kernels, as the authors' code gives
@@ -41,7 +43,7 @@ def _official_bench(argv: list[str]) -> bool:
 
 def _pin_blas(argv: list[str]) -> None:
     for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(variable, "1")
+        os.environ[variable] = "1"  # also over Snakemake's (it sets them to a job's threads)
     if "OPENBLAS_CORETYPE" in os.environ or not _official_bench(argv):
         return
     try:
