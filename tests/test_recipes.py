@@ -143,27 +143,34 @@ def test_new_dataset_trains(extended, tmp_path):
     assert record["final"]["test_acc"] > 0.5, record["final"]   # chance is 0.1
 
 
-def test_new_claim_is_judged_and_quoted(extended):
-    """On the hand-built study of the report tests (cosine 2 points above multi-step on every seed) the new
-    claim gets a row in claims.csv, the verdict "reproduced" and its verdict macro."""
+def aggregated_study(copy: Path, folder: str) -> Path:
+    """The report tests' hand-built study (`factories.write_study`) under ``copy/folder``, aggregated by the
+    extended copy's code; returns its ``results/unit`` folder (tables, macros.tex, provenance.json)."""
     script = (
         "from pathlib import Path\n"
         "from factories import write_study\n"
         "from report.aggregate import aggregate, read_theory\n"
-        "root = Path('study'); g = write_study(root); t = root / 'results/unit/theory'\n"
-        "theory = read_theory(t / 'checks.json', t / 'bench.csv')\n"
-        "aggregate(g, root, theory, root / 'tables', root / 'macros.tex')\n"
+        f"root = Path({folder!r}); g = write_study(root); r = root / 'results/unit'\n"
+        "theory = read_theory(r / 'theory/checks.json', r / 'theory/bench.csv')\n"
+        "aggregate(g, root, theory, r / 'tables', r / 'macros.tex')\n"
     )
-    proc = run(extended, "-c", script)
+    proc = run(copy, "-c", script)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    return copy / folder / "results/unit"
+
+
+def test_new_claim_is_judged_and_quoted(extended):
+    """On the hand-built study of the report tests (cosine 2 points above multi-step on every seed) the new
+    claim gets a row in claims.csv, the verdict "reproduced" and its verdict macro."""
+    out = aggregated_study(extended, "study")
     import pandas as pd
 
-    claims = pd.read_csv(extended / "study/tables/claims.csv")
+    claims = pd.read_csv(out / "tables/claims.csv")
     row = claims[claims["claim_id"] == "cosine_vs_multistep"]
     assert len(row) == 1 and row["verdict"].iloc[0] == "reproduced", claims[["claim_id", "verdict"]]
-    macros = (extended / "study/macros.tex").read_text()
+    macros = (out / "macros.tex").read_text()
     assert "\\newcommand{\\claimCosineMultistepVerdict}{reproduced}" in macros
-    traced = json.loads((extended / "study/provenance.json").read_text())["macros"]
+    traced = json.loads((out / "provenance.json").read_text())["macros"]
     runs = traced["claimCosineMultistepVerdict"]["runs"]  # the runs its test read, no others
     assert runs == [f"results/unit/runs/{strategy}/b100/s{seed}"
                     for strategy in ("cosine", "multistep") for seed in (0, 1, 2)]
@@ -172,23 +179,14 @@ def test_new_claim_is_judged_and_quoted(extended):
 def test_new_number_is_written_and_traced(extended):
     """The number recipe: on the hand-built study, ``\\cosineFullHalfWidth`` is in macros.tex, and
     ``python -m report trace`` prints its value, its table and the three cosine runs behind it."""
-    script = (
-        "from pathlib import Path\n"
-        "from factories import write_study\n"
-        "from report.aggregate import aggregate, read_theory\n"
-        "root = Path('numbers'); g = write_study(root); r = root / 'results/unit'\n"
-        "theory = read_theory(r / 'theory/checks.json', r / 'theory/bench.csv')\n"
-        "aggregate(g, root, theory, r / 'tables', r / 'macros.tex')\n"
-    )
-    proc = run(extended, "-c", script)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = aggregated_study(extended, "numbers")
     import pandas as pd
 
-    summary = pd.read_csv(extended / "numbers/results/unit/tables/summary.csv")
+    summary = pd.read_csv(out / "tables/summary.csv")
     row = summary[(summary["strategy"] == "cosine") & (summary["variant"] == "judged")
                   & (summary["percent"] == 100)]
     value = f"{row['half_width'].iloc[0]:.2f}"
-    macros = (extended / "numbers/results/unit/macros.tex").read_text()
+    macros = (out / "macros.tex").read_text()
     assert f"\\newcommand{{\\cosineFullHalfWidth}}{{{value}}}" in macros
     traced = run(extended, "-m", "report", "trace", "\\cosineFullHalfWidth", "--profile", "unit",
                  "--root", "numbers")

@@ -26,8 +26,9 @@ Reproducibility (what ffcv 1.0.2 does not give by itself, and how it is obtained
   ``QUASI_RANDOM`` shuffles its page table *in place* on every call, so the order of epoch ``e`` depends on
   how many orders were drawn before. `PureQuasiRandom` shuffles a copy, making it a function of (seed,
   epoch). The in-epoch order after a resume is reproducible only because of this (tested).
-- augmentation: ffcv's crop/flip draw from numba's per-thread RNG, unseeded. The seeded ops here reseed it
-  per example from (seed, the batch's sample ids, position in the batch); since the batch's ids are a
+- augmentation: ffcv's crop/flip draw from numba's per-thread RNG, unseeded. The seeded ops
+  (`stepsize.data.ffcv_ops`) reseed it per example from (seed, the batch's sample ids, position in the
+  batch); since the batch's ids are a
   function of (seed, epoch, batch index), batch ``k`` is a deterministic function of (seed, k).
 - resume: ``train_batches(k)`` starts epoch ``k // steps_per_epoch`` and skips the first ``k mod
   steps_per_epoch`` batches of its order without decoding them.
@@ -84,6 +85,8 @@ NULLABLE: dict[str, type] = {
     "train_path": str, "val_path": str, "min_resolution": int, "max_resolution": int, "num_classes": int,
 }
 ORDERS = ("quasi_random", "random")
+
+
 def _beton_path(cfg: dict[str, Any], key: str) -> str:
     value = cfg[key]
     if value is None:
