@@ -45,6 +45,12 @@ def trainers_in(session: int) -> list[str]:
             if line.split(None, 1)[0] == str(session) and "stepsize.batch" in line]
 
 
+def sigint_as_in_a_terminal() -> None:
+    """Ctrl-C's default action for the workflow: a test run started in the background of a non-interactive
+    shell (``bash .ci/run &``) inherits SIGINT ignored, and so would Snakemake and every trainer."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def records(copy: Path) -> set[Path]:
     return set((copy / RES).glob("*/*/*/*/run.json"))
 
@@ -54,7 +60,7 @@ def interrupt_while_training(copy: Path, interrupt: str, after: int = 0) -> tupl
     process group (``interrupt="ctrl-c"``) or SIGKILL Snakemake alone (``"kill"``); return how many records
     were on disk then, and the trainers still alive 15 s after Snakemake ended."""
     proc = subprocess.Popen(COMMAND, cwd=copy, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=sigint_as_in_a_terminal)
     deadline = time.monotonic() + 300
     while len(records(copy)) <= after:
         assert proc.poll() is None, f"the DAG ended with {after} run records or fewer ({proc.returncode})"
