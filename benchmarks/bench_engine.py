@@ -12,8 +12,9 @@ and the achieved FLOP/s of the default model's training step against its kernels
    training update or an evaluation. It is split into the per-run fixed cost and the process's one-time
    cost (interpreter start, imports, the dataset load, exit: paid by whichever run comes first), which is
    also printed shared out over the job's runs. The same for the alone mode shows what batching removed.
-   ``--dag results/<profile>`` instead prints the fixed share of every training job of a completed DAG
-   (Snakemake benchmark files and run records), per phase: what the default study actually paid.
+   ``--dag results/<profile>`` instead prints where a completed DAG's training jobs spent their time
+   (train / eval / start-up / fixed, from Snakemake benchmark files and run records, per phase), their
+   mean load, and the orchestrator's CPU time (``logs/orchestrator.json``): what the study actually paid.
 3. **FLOP/s.** The default model (mini_resnet width 8, batch 128, 1x28x28) counted with
    `torch.utils.flop_counter.FlopCounterMode` over one training step (forward + backward); its achieved
    FLOP/s (the median step time, optimizer included) against the ceiling of the same conv/linear shapes
@@ -105,30 +106,51 @@ def fixed_cost(runs: list[dict], job_wall: float) -> dict[int, tuple[int, float,
 
 
 def dag_fixed_cost(results: Path) -> None:
-    """The fixed share of a completed DAG's training jobs, per phase: each job's wall time (its Snakemake
-    benchmark file) minus the training and evaluation time of the runs it trained (their records)."""
+    """Where a completed DAG's time went. Per phase of its training jobs: each job's wall time and CPU
+    time (its Snakemake benchmark file), split by the run records it trained (``timings_s``) into
+    training, evaluation and start-up/set-up, the rest being the job's fixed cost (interpreter, imports,
+    exit); the jobs' mean load (CPU / wall). Then the orchestrator: the Snakemake process's own CPU time
+    (``logs/orchestrator.json``, written when the workflow ends) against the DAG's wall time."""
     import pandas as pd
 
-    wall: dict[str, float] = {}
-    work: dict[str, float] = {}
+    rows: dict[str, dict[str, float]] = {}
     for tsv in sorted((results / "benchmarks/train").glob("*.tsv")):
         job = tsv.stem
-        wall[job] = float(pd.read_csv(tsv, sep="\t")["s"].iloc[-1])
+        bench = pd.read_csv(tsv, sep="\t").iloc[-1]
         plan = json.loads((results / "plans" / f"{job}.json").read_text())
-        paths = [Path(r["out"]) / "run.json" for r in plan["runs"]]
+        paths = [results.parents[1] / r["out"] / "run.json" for r in plan["runs"]]  # relative to the checkout
         records = [json.loads(path.read_text()) for path in paths if path.is_file()]  # unfinished: none
-        work[job] = sum(rec["timings_s"]["train_s"] + rec["timings_s"]["eval_s"]
-                        for rec in records if rec.get("timings_s") and not rec.get("reused_from"))
-    if not wall:
+        timings = [rec["timings_s"] for rec in records if rec.get("timings_s") and not rec.get("reused_from")]
+        rows[job] = {"wall": float(bench["s"]), "cpu": float(bench["cpu_time"]),
+                     "train": sum(t["train_s"] for t in timings), "eval": sum(t["eval_s"] for t in timings),
+                     "startup": sum(t["startup_s"] + t["setup_s"] for t in timings)}
+    if not rows:
         raise SystemExit(f"--dag {results}: no training-job benchmark files in {results}/benchmarks/train")
-    print(f"\n## Fixed cost of the training jobs of the completed DAG in {results}")
-    print("| phase | jobs | wall (s) | train + eval (s) | fixed share |")
-    print("|---|---|---|---|---|")
+    print(f"\n## Where the training jobs of the completed DAG in {results} spent their time")
+    print("| phase | jobs | wall (s) | train | eval | start-up + set-up | fixed (rest) "
+          "| mean load (CPU / wall) |")
+    print("|---|---|---|---|---|---|---|---|")
     for phase in ("tune", "final", "plateau", ""):
-        jobs = [j for j in wall if j.startswith(phase)]
-        w, k = sum(wall[j] for j in jobs), sum(work[j] for j in jobs)
-        if jobs:
-            print(f"| {phase or 'all'} | {len(jobs)} | {w:.0f} | {k:.0f} | {100 * (w - k) / w:.1f} % |")
+        jobs = [rows[j] for j in rows if j.startswith(phase)]
+        if not jobs:
+            continue
+        total = {k: sum(j[k] for j in jobs) for k in jobs[0]}
+        w = total["wall"]
+        rest = w - total["train"] - total["eval"] - total["startup"]
+        share = {k: 100 * total[k] / w for k in ("train", "eval", "startup", "cpu")}
+        print(f"| {phase or 'all'} | {len(jobs)} | {w:.0f} | {share['train']:.1f} % | "
+              f"{share['eval']:.1f} % | {share['startup']:.1f} % | {100 * rest / w:.1f} % | "
+              f"{share['cpu']:.0f} % |")
+    record = results / "logs/orchestrator.json"
+    if record.is_file():
+        o = json.loads(record.read_text())
+        cpu = o["cpu_user_s"] + o["cpu_system_s"]
+        machine = o["wall_s"] * (o["cores"] or 1)
+        print(f"\nOrchestrator ({o['scheduler']} scheduler, {o['jobs']} jobs, {o['cpu']}): {cpu:.1f} CPU s "
+              f"over {o['wall_s'] / 60:.1f} min of wall time, {100 * cpu / machine:.2f} % of the machine's "
+              "CPU time in that span")
+    else:
+        print(f"\nOrchestrator: no {record} (written by the Snakefile when a workflow ends)")
 
 
 # ------------------------------------------------------------------------------------------- FLOP/s

@@ -1,0 +1,108 @@
+"""A whole DAG, timed as a user runs it: wall time, the orchestrator's CPU, the training processes' load.
+
+    bin/with-env python benchmarks/bench_dag.py [--checkout DIR] [--profile mini] [-- SNAKEMAKE ARGS...]
+
+Runs ``snakemake --cores all`` (the README's main command, with the interpreter of this environment) in
+``--checkout`` (default: this repository) from empty ``results/<profile>``, ``figures/<profile>`` and
+``paper/build/<profile>`` folders, and prints one Markdown row:
+
+- **wall** time of the whole command;
+- **orchestrator CPU**: the ``snakemake`` process's own user + system seconds (all its threads, not its
+  children), sampled from ``/proc/PID/stat`` every 0.5 s until it exits; its share of the DAG's total
+  CPU time (``RUSAGE_CHILDREN`` of this script: every process of the run);
+- **training load**: the CPU seconds over the wall seconds of the training jobs (Snakemake's benchmark
+  files, ``results/<profile>/benchmarks/train/*.tsv``), weighted by wall time;
+- the CPU model, so that a time always names its machine.
+
+To compare two commits side by side, run it twice in one session on the same machine, e.g. with a
+clone of the older commit as ``--checkout`` (``git worktree add /some/dir COMMIT``), and compare the
+tables of both with ``benchmarks/compare_tables.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from report.orchestrator import cpu_model  # noqa: E402
+
+
+def process_cpu_s(pid: int) -> float | None:
+    """User + system CPU seconds of process ``pid`` itself (all threads), or None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def training_load(results: Path) -> tuple[float, float, int]:
+    """(CPU seconds, wall seconds, jobs) summed over the training jobs' Snakemake benchmark files."""
+    import pandas as pd
+
+    cpu = wall = 0.0
+    files = sorted((results / "benchmarks/train").glob("*.tsv"))
+    for tsv in files:
+        row = pd.read_csv(tsv, sep="\t").iloc[-1]
+        cpu += float(row["cpu_time"])
+        wall += float(row["s"])
+    return cpu, wall, len(files)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--checkout", type=Path, default=ROOT, help="repository to run in (default: this one)"
+    )
+    parser.add_argument("--profile", default="mini", help="profile name (its outputs are removed first)")
+    parser.add_argument("--keep", action="store_true", help="do not remove earlier outputs first")
+    parser.add_argument("snakemake_args", nargs="*", help="extra snakemake arguments (after --)")
+    args = parser.parse_args()
+    checkout = args.checkout.resolve()
+    if not (checkout / "Snakefile").is_file():
+        raise SystemExit(f"--checkout {checkout}: no Snakefile there")
+    if not args.keep:
+        for sub in (f"results/{args.profile}", f"figures/{args.profile}", f"paper/build/{args.profile}"):
+            shutil.rmtree(checkout / sub, ignore_errors=True)
+    command = [sys.executable, "-m", "snakemake", "--cores", "all", *args.snakemake_args]
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short=12", "HEAD"], cwd=checkout, capture_output=True, text=True
+    ).stdout.strip()
+    load = os.getloadavg()[0]
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=checkout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    orchestrator = 0.0
+    while proc.poll() is None:
+        value = process_cpu_s(proc.pid)
+        if value is not None:
+            orchestrator = value
+        time.sleep(0.5)
+    wall = time.perf_counter() - started
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total_cpu = children.ru_utime + children.ru_stime
+    if proc.returncode != 0:
+        raise SystemExit(f"snakemake exited with {proc.returncode} in {checkout} (see its .snakemake/log)")
+    train_cpu, train_wall, jobs = training_load(checkout / "results" / args.profile)
+    print(
+        "| commit | CPU | load at start | wall (min) | DAG CPU (min) | orchestrator CPU (s) | its share "
+        "| training jobs | training load |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    print(
+        f"| {commit} | {cpu_model()}, {os.cpu_count()} cores | {load:.2f} | {wall / 60:.1f} | "
+        f"{total_cpu / 60:.1f} | {orchestrator:.0f} | {100 * orchestrator / total_cpu:.1f} % | {jobs} | "
+        f"{100 * train_cpu / train_wall:.0f} % |"
+    )
+
+
+if __name__ == "__main__":
+    main()
