@@ -106,51 +106,31 @@ def fixed_cost(runs: list[dict], job_wall: float) -> dict[int, tuple[int, float,
 
 
 def dag_fixed_cost(results: Path) -> None:
-    """Where a completed DAG's time went. Per phase of its training jobs: each job's wall time and CPU
-    time (its Snakemake benchmark file), split by the run records it trained (``timings_s``) into
-    training, evaluation and start-up/set-up, the rest being the job's fixed cost (interpreter, imports,
-    exit); the jobs' mean load (CPU / wall). Then the orchestrator: the Snakemake process's own CPU time
-    (``logs/orchestrator.json``, written when the workflow ends) against the DAG's wall time."""
-    import pandas as pd
+    """Where a completed DAG's time went (`report.dag_time`): per phase of its training jobs, the shares
+    of training, evaluation, start-up/set-up and fixed cost in their wall time and their mean load; then
+    the orchestrator's CPU time against the DAG's wall time."""
+    from report import dag_time
 
-    rows: dict[str, dict[str, float]] = {}
-    for tsv in sorted((results / "benchmarks/train").glob("*.tsv")):
-        job = tsv.stem
-        bench = pd.read_csv(tsv, sep="\t").iloc[-1]
-        plan = json.loads((results / "plans" / f"{job}.json").read_text())
-        paths = [results.parents[1] / r["out"] / "run.json" for r in plan["runs"]]  # relative to the checkout
-        records = [json.loads(path.read_text()) for path in paths if path.is_file()]  # unfinished: none
-        timings = [rec["timings_s"] for rec in records if rec.get("timings_s") and not rec.get("reused_from")]
-        rows[job] = {"wall": float(bench["s"]), "cpu": float(bench["cpu_time"]),
-                     "train": sum(t["train_s"] for t in timings), "eval": sum(t["eval_s"] for t in timings),
-                     "startup": sum(t["startup_s"] + t["setup_s"] for t in timings)}
-    if not rows:
+    jobs = dag_time.job_times(results)
+    if not jobs:
         raise SystemExit(f"--dag {results}: no training-job benchmark files in {results}/benchmarks/train")
     print(f"\n## Where the training jobs of the completed DAG in {results} spent their time")
     print("| phase | jobs | wall (s) | train | eval | start-up + set-up | fixed (rest) "
           "| mean load (CPU / wall) |")
     print("|---|---|---|---|---|---|---|---|")
     for phase in ("tune", "final", "plateau", ""):
-        jobs = [rows[j] for j in rows if j.startswith(phase)]
-        if not jobs:
-            continue
-        total = {k: sum(j[k] for j in jobs) for k in jobs[0]}
-        w = total["wall"]
-        rest = w - total["train"] - total["eval"] - total["startup"]
-        share = {k: 100 * total[k] / w for k in ("train", "eval", "startup", "cpu")}
-        print(f"| {phase or 'all'} | {len(jobs)} | {w:.0f} | {share['train']:.1f} % | "
-              f"{share['eval']:.1f} % | {share['startup']:.1f} % | {100 * rest / w:.1f} % | "
-              f"{share['cpu']:.0f} % |")
-    record = results / "logs/orchestrator.json"
-    if record.is_file():
-        o = json.loads(record.read_text())
-        cpu = o["cpu_user_s"] + o["cpu_system_s"]
-        machine = o["wall_s"] * (o["cores"] or 1)
-        print(f"\nOrchestrator ({o['scheduler']} scheduler, {o['jobs']} jobs, {o['cpu']}): {cpu:.1f} CPU s "
-              f"over {o['wall_s'] / 60:.1f} min of wall time, {100 * cpu / machine:.2f} % of the machine's "
-              "CPU time in that span")
+        row = dag_time.split(jobs, phase)
+        if row is not None:
+            print(f"| {phase or 'all'} | {row['jobs']} | {row['wall']:.0f} | {row['train']:.1f} % | "
+                  f"{row['eval']:.1f} % | {row['startup']:.1f} % | {row['fixed']:.1f} % | "
+                  f"{row['load']:.0f} % |")
+    o = dag_time.orchestrator(results)
+    if o is None:
+        print(f"\nOrchestrator: no {results}/logs/orchestrator.json (written when a workflow ends)")
     else:
-        print(f"\nOrchestrator: no {record} (written by the Snakefile when a workflow ends)")
+        print(f"\nOrchestrator ({o['scheduler']} scheduler, {o['jobs']} jobs, {o['cpu']}): "
+              f"{o['cpu_s']:.1f} CPU s over {o['wall_s'] / 60:.1f} min of wall time, "
+              f"{o['share']:.2f} % of the machine's CPU time")
 
 
 # ------------------------------------------------------------------------------------------- FLOP/s
