@@ -48,11 +48,19 @@ def cpu_model() -> str:
 
 
 def write_record(
-    path: str | Path, started: float, outcome: str, scheduler: str, jobs: int | None = None
+    path: str | Path,
+    started: float,
+    outcome: str,
+    scheduler: str,
+    jobs: int | None = None,
+    log: str | Path | list | None = None,
 ) -> dict[str, Any]:
     """Write ``path`` (JSON): this process's user and system CPU seconds (all its threads, not its
     children), the wall seconds since ``started`` (``time.time()``), the outcome, the scheduler, the
-    number of jobs it finished and the CPU model."""
+    number of jobs it finished, the CPU model and the name of this run's Snakemake log (``log``: the
+    path, or a list whose first entry is it), which ties the record to the run `report.readme` reads."""
+    if isinstance(log, list | tuple):
+        log = log[0] if log else None
     usage = resource.getrusage(resource.RUSAGE_SELF)
     record = {
         "outcome": outcome,
@@ -64,6 +72,7 @@ def write_record(
         "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "pid": os.getpid(),
+        "log": None if log is None else Path(log).name,
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from report import dag_time
 from report.claims import registry
 
 MACRO = re.compile(r"^\\newcommand\{\\(\w+)\}\{(.*)\}\s*$")
@@ -93,6 +94,20 @@ def last_complete_run(log_dir: Path, profile: str, train_jobs: int) -> DagRun:
                       f"(one that ran all {train_jobs} training jobs; rerun the whole DAG of {profile})")
 
 
+def time_line(results: Path, run: DagRun) -> list[str]:
+    """Where the run's time went (`report.dag_time`), when its orchestrator record is this run's."""
+    o = dag_time.orchestrator(results)
+    row = dag_time.split(dag_time.job_times(results))
+    if o is None or o.get("log") != run.log.name or row is None:
+        return []
+    return [
+        f"- Time ({o['cpu']}, {o['cores']} cores): the training jobs spent {row['train']:.0f}% of their "
+        f"wall time training, {row['eval']:.0f}% evaluating and {row['startup']:.0f}% setting runs up, at "
+        f"a mean load of {row['load']:.0f}% of a core; the Snakemake process used {o['cpu_s']:.0f} CPU "
+        f"seconds, {o['share']:.1f}% of the machine's CPU time (`benchmarks/bench_engine.py --dag`)."
+    ]
+
+
 def block(profile: str, root: Path) -> str:
     """The Markdown block for ``profile`` from its generated files under ``root``."""
     res = root / "results" / profile
@@ -128,6 +143,7 @@ def block(profile: str, root: Path) -> str:
         f"- Theory: {t['theoryChecksPassed']} of {t['theoryChecksTotal']} bound checks pass; official "
         f"OSGM/HDM benchmark: {t['hdmOfficialSentence']}",
         f"- Runs diverged: {t['numDiverged']} of {t['numFinalRuns']} final runs; failed: {t['numFailed']}.",
+        *time_line(res, run),
         "",
         "| claim | verdict |",
         "|---|---|",

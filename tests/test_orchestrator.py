@@ -47,7 +47,7 @@ def test_a_real_snakemake_workflow_starts_without_the_rate_limiter_and_records_i
         "    open('hook.txt', 'w').write(f'{had} {dropped} {workflow.scheduler.job_rate_limiter}')\n"
         "onsuccess:\n"
         "    orchestrator.write_record('orchestrator.json', STARTED, 'success',\n"
-        "        workflow.scheduling_settings.scheduler, workflow.scheduler.finished_jobs)\n"
+        "        workflow.scheduling_settings.scheduler, workflow.scheduler.finished_jobs, log=log)\n"
         "rule all:\n"
         "    input: expand('out{i}.txt', i=range(3))\n"
         "rule one:\n"
@@ -68,3 +68,4 @@ def test_a_real_snakemake_workflow_starts_without_the_rate_limiter_and_records_i
     assert record["jobs"] == 4  # three outputs and the target rule
     assert 0 < record["cpu_user_s"] + record["cpu_system_s"]
     assert 0 < record["wall_s"] and record["cpu"] == orchestrator.cpu_model()
+    assert (tmp_path / ".snakemake/log" / record["log"]).is_file()  # the run's own Snakemake log
