@@ -31,14 +31,21 @@ from report.grid_schema import (
     ANYTIME_DEFAULTS,
     BATCHING_BY,
     BATCHING_DEFAULTS,
+    EVAL_SPLITS,
     KNOWN_KEYS,
     LABEL_PATTERN,
     OUTPUTS,
     PLATEAU_DEFAULTS,
+    PROFILE_PATTERN,
     REPORT_DEFAULTS,
+    REPORT_STRATEGY_KEYS,
+    REPORT_STRATEGY_LISTS,
     REQUIRED_KEYS,
     RESOURCE_DEFAULTS,
+    RESOURCE_MINIMA,
+    RESOURCE_RULES,
     STRATEGY_KEYS,
+    SWA_VARIANTS,
     THEORY_SIZES,
     TUNING_DEFAULTS,
     Budget,
@@ -46,6 +53,7 @@ from report.grid_schema import (
     ProfileError,
     Strategy,
 )
+from stepsize.config import AliasError, NoAliasLoader
 
 #: `report.grid` is where the rest of the code gets a profile's records from.
 __all__ = [
@@ -72,6 +80,63 @@ def _mapping(raw: Any, source: str, key: str, defaults: dict[str, Any]) -> dict[
     if unknown:
         raise _error(source, f"{key}.{unknown[0]}", f"unknown key (known: {sorted(defaults)})")
     return {**defaults, **raw}
+
+
+def _is_number(value: Any) -> bool:
+    """A finite int or float (not a bool)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _resources(raw: Any, source: str) -> dict[str, dict[str, Any]]:
+    """``resources: {rule: {key: value}}``: known rules and keys only, each an integer at or above its
+    minimum (`RESOURCE_MINIMA`)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise _error(source, "resources", f"must be a mapping rule -> settings, got {raw!r}")
+    for rule in raw:
+        if rule not in RESOURCE_RULES:
+            raise _error(source, f"resources.{rule}", f"unknown rule (known: {list(RESOURCE_RULES)})")
+    out = {}
+    for rule, res in raw.items():
+        _mapping(res, source, f"resources.{rule}", RESOURCE_DEFAULTS)
+        for key, value in (res or {}).items():
+            low = RESOURCE_MINIMA[key]
+            if not _is_int_at_least(value, low):
+                raise _error(source, f"resources.{rule}.{key}", f"must be an integer >= {low}, got {value!r}")
+        out[rule] = dict(res or {})
+    return out
+
+
+def _report(raw: Any, source: str, strategies: dict[str, Strategy]) -> dict[str, Any]:
+    """The ``report`` mapping, defaults filled in; every key the profile sets is type- and range-checked,
+    and the strategies it names must be strategies of the profile."""
+    report = _mapping(raw, source, "report", REPORT_DEFAULTS)
+    given = raw or {}
+    for key, value in given.items():
+        where = f"report.{key}"
+        if key in REPORT_STRATEGY_KEYS:
+            if not isinstance(value, str) or value not in strategies:
+                raise _error(source, where, f"unknown strategy {value!r} (strategies: {sorted(strategies)})")
+        elif key in REPORT_STRATEGY_LISTS:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise _error(source, where, f"must be a list of strategy labels, got {value!r}")
+            unknown = [v for v in value if v not in strategies]
+            if unknown:
+                raise _error(source, where,
+                             f"unknown strategy {unknown[0]!r} (strategies: {sorted(strategies)})")
+        elif key == "swa_variant":
+            if value not in SWA_VARIANTS:
+                raise _error(source, where, f"must be one of {list(SWA_VARIANTS)}, got {value!r}")
+        elif key == "small_budget_max_fraction":
+            if not _is_number(value) or not 0 < value <= 1:
+                raise _error(source, where, f"must be a fraction in (0, 1], got {value!r}")
+        elif key in ("equivalence_margin_pp", "lr_free_margin_pp"):
+            if not _is_number(value) or value <= 0:
+                raise _error(source, where, f"must be a positive number of accuracy points, got {value!r}")
+        elif key == "r_max" and (not _is_number(value) or value <= 1):
+            raise _error(source, where, f"must be a number > 1, got {value!r}")
+    return report
 
 
 def _budgets(raw: dict[str, Any], source: str) -> tuple[int, list[Budget]]:
@@ -150,7 +215,8 @@ def _budget_seeds(raw: Any, budgets: list[Budget], seeds: list[int], source: str
 def _strategy(label: Any, raw: Any, source: str, grid_size: int) -> Strategy:
     where = f"strategies.{label}"
     if not isinstance(label, str) or not LABEL_PATTERN.match(label):
-        raise _error(source, f"strategies.{label!r}", "a label uses letters, digits, '_' or '.' only")
+        raise _error(source, f"strategies.{label!r}",
+                     "a label uses letters, digits, '_' or '.' only, and starts with a letter or digit")
     if not isinstance(raw, dict):
         raise _error(source, where, f"must map dotted keys to values, got {raw!r}")
     overrides = {k: v for k, v in raw.items() if k not in STRATEGY_KEYS}
@@ -233,8 +299,9 @@ def from_dict(raw: dict[str, Any], source: str = "<dict>") -> Grid:
     if unknown:
         raise ProfileError(f"{source}: unknown key {unknown[0]!r} (known: {sorted(KNOWN_KEYS)})")
     profile = raw["profile"]
-    if not isinstance(profile, str) or not LABEL_PATTERN.match(profile):
-        raise _error(source, "profile", f"must be a name of letters, digits, '_' or '.', got {profile!r}")
+    if not isinstance(profile, str) or not PROFILE_PATTERN.match(profile):
+        raise _error(source, "profile", "must be a plain name (a letter or digit, then letters, digits, '_' "
+                                        f"or '-'), got {profile!r}")
     full, budgets = _budgets(raw, source)
     seeds = _seeds(raw["seeds"], source, "seeds")
     if len(seeds) < 2:
@@ -275,10 +342,21 @@ def from_dict(raw: dict[str, Any], source: str = "<dict>") -> Grid:
     ):
         raise _error(source, "anytime.fractions", f"must be a list of fractions in (0, 1], got {fractions!r}")
     anytime["fractions"] = [round(float(f), 6) for f in fractions]
-    common = raw.get("common") or {}
-    if not isinstance(common, dict):
+    splits = anytime["splits"]
+    if (not isinstance(splits, list) or not all(s in EVAL_SPLITS for s in splits)
+            or len(set(splits)) != len(splits)):
+        raise _error(source, "anytime.splits", f"must be a list of distinct splits from {list(EVAL_SPLITS)}, "
+                                               f"got {splits!r}")
+    common = {} if raw.get("common") is None else raw["common"]
+    if not isinstance(common, dict):  # `common: []` would silently drop every override
         raise _error(source, "common", f"must map dotted keys to values, got {common!r}")
-    report = _mapping(raw.get("report"), source, "report", REPORT_DEFAULTS)
+    description = raw.get("description", "")
+    if description is not None and not isinstance(description, str):
+        raise _error(source, "description", f"must be a string, got {type(description).__name__}")
+    train_config = raw["train_config"]
+    if not isinstance(train_config, str) or not train_config:
+        raise _error(source, "train_config", f"must be the path of a config file, got {train_config!r}")
+    report = _report(raw.get("report"), source, strategies)
     targets = report["targets"]
     if (
         not isinstance(targets, list)
@@ -291,11 +369,7 @@ def from_dict(raw: dict[str, Any], source: str = "<dict>") -> Grid:
         raise _error(source, "batching.by", f"must be one of {list(BATCHING_BY)}, got {batching['by']!r}")
     if not _is_int_at_least(batching["max_runs"], 1):
         raise _error(source, "batching.max_runs", f"must be a positive integer, got {batching['max_runs']!r}")
-    resources = raw.get("resources") or {}
-    if not isinstance(resources, dict):
-        raise _error(source, "resources", f"must be a mapping rule -> settings, got {resources!r}")
-    for rule, res in resources.items():
-        _mapping(res, source, f"resources.{rule}", RESOURCE_DEFAULTS)
+    resources = _resources(raw.get("resources"), source)
     theory = _mapping(raw.get("theory"), source, "theory", {"size": "mini"})
     if theory["size"] not in THEORY_SIZES:
         raise _error(source, "theory.size", f"must be one of {list(THEORY_SIZES)}, got {theory['size']!r}")
@@ -314,15 +388,16 @@ def from_dict(raw: dict[str, Any], source: str = "<dict>") -> Grid:
         resources=dict(resources),
         batching=batching,
         report=report,
-        description=str(raw.get("description", "")),
+        description=description or "",
         source=source,
         budget_seeds=budget_seeds,
     )
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(NoAliasLoader):
     """A YAML loader that refuses a key given twice in one mapping (PyYAML keeps the last silently, which
-    would drop a strategy whose label is repeated)."""
+    would drop a strategy whose label is repeated) and aliases (`stepsize.config.NoAliasLoader`: nested
+    aliases expand to billions of nodes when the profile is walked)."""
 
 
 def _unique_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
@@ -339,12 +414,14 @@ _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
 
 
 def read_yaml(path: str | Path) -> Any:
-    """A profile file's content, with duplicate keys refused (one-line `ProfileError`)."""
+    """A profile file's content, with duplicate keys and aliases refused (one-line `ProfileError`)."""
     path = Path(path)
     if not path.is_file():
         raise ProfileError(f"profile file not found: {path}")
     try:
         return yaml.load(path.read_text(), Loader=_UniqueKeyLoader)
+    except AliasError as err:
+        raise ProfileError(f"{path}: {err}") from None
     except yaml.YAMLError as err:
         raise ProfileError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
     except UnicodeDecodeError:

@@ -9,7 +9,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-LABEL_PATTERN = re.compile(r"^[A-Za-z0-9_.]+$")
+#: A strategy label: a path component under results/<profile>/ (never ``.`` or ``..``).
+LABEL_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.]*$")
+#: A profile name: a plain label, the folder of its outputs under results/, figures/ and paper/build/.
+PROFILE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 REQUIRED_KEYS = ("profile", "train_config", "seeds", "strategies", "tuning")
 KNOWN_KEYS = {
     "profile",
@@ -47,6 +50,17 @@ RESOURCE_DEFAULTS: dict[str, Any] = {
     "mem_mb": 4000,
     "runtime": 30,  # minutes for one full-budget run; a job asks for the sum over its runs (+10%)
 }
+#: The rules `resources` may set (the training jobs); their keys and defaults: `RESOURCE_DEFAULTS`.
+RESOURCE_RULES = ("train",)
+#: Smallest value of each resource (``gpu`` and ``cpus_per_gpu`` may be 0, the others must be positive).
+RESOURCE_MINIMA: dict[str, int] = {"gpu": 0, "cpus_per_gpu": 0, "threads": 1, "runs_per_gpu": 1, "mem_mb": 1,
+                                   "runtime": 1}
+EVAL_SPLITS = ("test", "val")
+SWA_VARIANTS = ("tail", "swalr", "ema", "poly")
+#: Report keys naming one strategy (a strategy of the profile when the profile sets them) / a list of them.
+REPORT_STRATEGY_KEYS = ("cosine", "linear", "step", "wsd", "wsd_linear", "uba", "sgd_baseline",
+                        "adam_baseline", "constant")
+REPORT_STRATEGY_LISTS = ("schedule_free", "lr_free", "anytime_strategies")
 REPORT_DEFAULTS: dict[str, Any] = {
     "cosine": "cosine",
     "linear": "linear",

@@ -3,7 +3,8 @@
 ``resolve(raw)`` merges ``raw`` over `DEFAULTS`, fills in the defaults of the named dataset, model,
 optimizer and schedule, and checks every key. Any problem raises ``ValueError`` with one line that names
 the dotted key (with a close-match suggestion for a misspelt key). The result is the full resolved
-config that is stored in ``run.json`` and compared on resume.
+config that is stored in ``run.json`` and compared on resume; it holds JSON types only (a tuple default,
+such as Adam's ``betas``, is given and resolved as a list), so it equals itself read back from JSON.
 
 Overrides: ``apply_overrides(cfg, ["optimizer.lr=0.05", ...])`` sets dotted keys; values are parsed as
 YAML. Setting a whole section to a mapping (``--set 'optimizer={name: adam, lr: 0.001}'``) replaces it.
@@ -86,13 +87,38 @@ _FLOAT_STRING = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")  # YAML 1.1 
 
 
 # ----------------------------------------------------------------------------------------------- loading
+class AliasError(yaml.YAMLError):
+    """A YAML alias (``*name``) in a config or profile: refused, since a few lines of nested aliases
+    expand to billions of nodes ("billion laughs") once anything walks them."""
+
+
+class NoAliasLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses aliases (`AliasError`, naming the alias and its line); anchors
+    alone are harmless. No config or profile of this project needs them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            mark = event.start_mark
+            raise AliasError(f"YAML aliases are not allowed (*{event.anchor} at line {mark.line + 1}, "
+                             f"column {mark.column + 1}); write the value out")
+        return super().compose_node(parent, index)
+
+
+def safe_load(text: str) -> Any:
+    """``yaml.safe_load`` without aliases (`NoAliasLoader`)."""
+    return yaml.load(text, Loader=NoAliasLoader)
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
     """Read a YAML mapping; FileNotFoundError/ValueError with one line naming ``path``."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"config file not found: {path}")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = safe_load(path.read_text())
+    except AliasError as err:
+        raise ValueError(f"{path}: {err}") from None
     except yaml.YAMLError as err:
         raise ValueError(f"{path}: not valid YAML ({' '.join(str(err).split())})") from None
     except UnicodeDecodeError:
@@ -114,7 +140,9 @@ def apply_overrides(cfg: dict[str, Any], overrides: Iterable[str]) -> dict[str, 
         if not sep or not key.strip():
             raise ValueError(f"--set {item!r}: expected key=value")
         try:
-            value = yaml.safe_load(text)
+            value = safe_load(text)
+        except AliasError as err:
+            raise ValueError(f"--set {key}: {err}") from None
         except yaml.YAMLError:
             raise ValueError(f"--set {key}: cannot parse value {text!r} as YAML") from None
         _set_dotted(cfg, key.strip(), value, f"--set {key}")
@@ -174,6 +202,16 @@ def _check_type(key: str, value: Any, expected: Any, nullable: bool = False) -> 
         if isinstance(value, str) and _FLOAT_STRING.match(value):
             value = float(value)
         ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    elif kind is tuple:  # a fixed-length default (Adam's betas): YAML and JSON give a list
+        size = len(expected) if isinstance(expected, tuple) else None
+        ok = isinstance(value, list | tuple) and (size is None or len(value) == size)
+        if ok and size is not None:
+            return [_check_type(f"{key}[{i}]", v, expected[i]) for i, v in enumerate(value)]
+        if not ok:
+            like = f" like {list(expected)}" if isinstance(expected, tuple) else ""
+            raise ValueError(f"{key}: expected a list of {size or 'some'} values{like}, "
+                             f"got {_type_name(value)} {value!r}")
+        return list(value)
     else:
         ok = isinstance(value, kind)
     if not ok:
@@ -336,4 +374,14 @@ def resolve(raw: Mapping[str, Any]) -> dict[str, Any]:
     if cfg["swa"]["swalr_fraction"] is not None:  # SWALR at a fixed fraction of the (tuned) peak
         cfg["swa"]["swalr_lr"] = cfg["swa"]["swalr_fraction"] * cfg["optimizer"]["lr"]
     cfg["schedule"] = _resolve_schedule(given["schedule"], steps)
-    return {section: cfg[section] for section in DEFAULTS}
+    return {section: _json_native(cfg[section]) for section in DEFAULTS}
+
+
+def _json_native(obj: Any) -> Any:
+    """``obj`` with every tuple made a list, recursively: the resolved config equals itself read back
+    from ``run.json`` (a tuple default such as Adam's ``betas`` would otherwise never compare equal)."""
+    if isinstance(obj, dict):
+        return {k: _json_native(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_native(v) for v in obj]
+    return obj

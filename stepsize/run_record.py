@@ -214,11 +214,21 @@ NON_SCIENCE_KEYS = (("train", "threads"), ("train", "progress"), ("train", "chec
                     ("train", "keep_checkpoint"))
 
 
+def _lists(obj: Any) -> Any:
+    """``obj`` with tuples made lists, recursively (what a JSON round trip does to them)."""
+    if isinstance(obj, dict):
+        return {k: _lists(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_lists(v) for v in obj]
+    return obj
+
+
 def comparable(cfg: Any) -> Any:
-    """``cfg`` without the keys of `NON_SCIENCE_KEYS` (for resume and currency checks)."""
+    """``cfg`` without the keys of `NON_SCIENCE_KEYS`, tuples as lists (a config in memory and the same
+    config read back from ``run.json`` compare equal), for resume and currency checks."""
     if not isinstance(cfg, dict):
-        return cfg
-    out = {k: dict(v) if isinstance(v, dict) else v for k, v in cfg.items()}
+        return _lists(cfg)
+    out = _lists(cfg)
     for section, key in NON_SCIENCE_KEYS:
         if isinstance(out.get(section), dict):
             out[section].pop(key, None)

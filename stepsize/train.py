@@ -570,6 +570,8 @@ def run_command(config_path: str, out: str, overrides: list[str], started: float
     """One run as the CLI does it: 0 for ok/diverged, 1 (one line on stderr) for a config, data, resume,
     output-folder or disk error and a missing optional dependency (ffcv, an optimizer's package)."""
     try:
+        if not str(out).strip():  # Path("") is ".": the run would write into the current folder
+            raise ValueError("--out: an empty path; name the run's output folder")
         cfg = config.load(config_path, overrides)
         record = train(cfg, out, started)
     except user_errors() as err:  # config, data, resume, output folder, disk: one line

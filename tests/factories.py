@@ -48,6 +48,13 @@ quad,Adam,True,900,0,1e-9,1e-5,0.1
 """
 
 
+def billion_laughs(levels: int = 9) -> str:
+    """A YAML mapping of nested aliases: a few hundred bytes that expand to 9**levels strings."""
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, levels)]
+    return "\n  ".join(lines)
+
+
 def accuracy(strategy: str, fraction: float, seed: int, base: dict | None = None) -> float:
     """The hand-made final test accuracy (fraction) of one final run."""
     return (base or BASE)[strategy] + 0.05 * fraction + SEED_SHIFT.get(seed, 0.0)

@@ -174,3 +174,55 @@ def test_every_key_whose_default_is_null_declares_its_type():
         undeclared += [f"{section}.{k} ({name})" for name, keys in registry.items() for k, v in keys.items()
                        if v is None and f"{section}.{k}" not in config.NULLABLE | config.OWNER_CHECKED]
     assert undeclared == []
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "prodigy", "sf_adamw", "dadapt_adam"])
+def test_a_tuple_default_resolves_to_a_list_and_equals_its_run_json(name):
+    """Adam-family betas: the resolved config is JSON-native, so a record read back from run.json is
+    current (it used to hold a tuple, never equal to the list in run.json: every rerun retrained)."""
+    import json
+
+    from stepsize import run_record
+
+    cfg = resolve(optimizer={"name": name, "lr": 0.001})
+    assert isinstance(cfg["optimizer"]["betas"], list)
+    assert json.loads(json.dumps(cfg)) == cfg
+    record = {**run_record.new_record(cfg), "status": "ok", "code": {"modules": run_record.code_provenance()}}
+    record = json.loads(json.dumps(record))  # as stepsize.batch reads it from run.json
+    assert run_record.is_current(record, cfg)
+    as_tuple = {**cfg, "optimizer": {**cfg["optimizer"], "betas": tuple(cfg["optimizer"]["betas"])}}
+    assert run_record.comparable(as_tuple) == run_record.comparable(record["config"])
+
+
+def test_betas_can_be_set_as_a_yaml_list():
+    given = ["optimizer={name: adamw, lr: 0.001, betas: [0.9, 0.95]}"]
+    cfg = config.resolve(config.apply_overrides({}, given))
+    assert cfg["optimizer"]["betas"] == [0.9, 0.95]
+    assert config.resolve(config.apply_overrides({}, ["optimizer.name=adam", "optimizer.betas=[0, 0.5]"]))[
+        "optimizer"]["betas"] == [0, 0.5]
+
+
+@pytest.mark.parametrize(("betas", "message"), [
+    ("[0.9]", r"^optimizer.betas: expected a list of 2 values like \[0.9, 0.999\], got list \[0.9\]"),
+    ("[0.9, 0.95, 0.99]", r"^optimizer.betas: expected a list of 2 values"),
+    ("0.9", r"^optimizer.betas: expected a list of 2 values .*got float 0.9"),
+    ("[0.9, fast]", r"^optimizer.betas\[1\]: expected float, got str 'fast'"),
+    ("[0.9, 1.5]", r"betas\[1\] must be in \[0, 1\)"),
+])
+def test_bad_betas_are_one_line_naming_the_key(betas, message):
+    with pytest.raises(ValueError, match=message) as err:
+        config.resolve(config.apply_overrides({}, ["optimizer.name=adamw", f"optimizer.betas={betas}"]))
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.timeout(30)
+def test_yaml_aliases_are_refused_in_configs_and_overrides(tmp_path):
+    from factories import billion_laughs
+
+    path = tmp_path / "bomb.yaml"
+    path.write_text("data:\n  name: synthetic\ntrain:\n  " + billion_laughs())
+    with pytest.raises(ValueError, match=r"bomb.yaml: YAML aliases are not allowed \(\*a0 at line 5") as err:
+        config.load(path)
+    assert "\n" not in str(err.value)
+    with pytest.raises(ValueError, match=r"^--set eval.along: YAML aliases are not allowed \(\*s"):
+        config.apply_overrides({}, ["eval.along=[&s test, *s]"])

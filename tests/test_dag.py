@@ -3,6 +3,7 @@ failing run reaches the console in one line and is retried, one workflow run per
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -43,12 +44,27 @@ def test_bad_profiles_fail_when_the_dag_is_built_with_one_clear_line(tmp_path):
                                                 "tune": {"optimizer.lr": [0.05, 0.1]}}}},
                      "strategy cosine: schedule.nam"),
         "badseed": ({"seeds": [0, -1]}, "seeds: must be a list of distinct integers in [0, 2^31)"),
+        "typo": ({"resources": {"trian": {"threads": 1}}}, "resources.trian: unknown rule"),
+        "nocommon": ({"common": []}, "common: must map dotted keys to values, got []"),
+        "threads": ({"resources": {"train": {"threads": "two"}}},
+                    "resources.train.threads: must be an integer >= 1, got 'two'"),
     }
     for name, (change, message) in cases.items():
         proc = snakemake("-n", "--configfile", str(profile_file(tmp_path, name, **change)))
         out = proc.stdout + proc.stderr
         assert proc.returncode != 0 and message in out, (name, out[-1500:])
         assert "Traceback" not in out, name
+
+
+def test_a_profile_name_that_leaves_results_is_refused_when_the_dag_is_built(tmp_path):
+    """``profile: ..`` (in the file or as ``--config profile=..``) would write into results/../."""
+    for args in (["--configfile", str(profile_file(tmp_path, "dots", profile=".."))],
+                 ["--configfile", "experiments/smoke.yaml", "--config", "profile=.."]):
+        proc = snakemake("-n", *args)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0, out[-1500:]
+        assert "profile: must be a plain name" in out and "got '..'" in out, out[-1500:]
+        assert "Traceback" not in out
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +90,34 @@ def test_a_failing_run_reaches_the_console_in_one_line_and_is_retried(tmp_path, 
     assert len(failed) == 4 and first.returncode != 0, "select refuses the failed runs"
     assert "4 run(s) failed" in first.stderr + first.stdout
     assert "train_tune_" in again.stdout and "select" in again.stdout, "a failed run is retried next time"
+
+
+def test_a_deleted_run_folder_makes_its_batch_job_due_again(tmp_path, copy):
+    """docs/reproduce.md: to retrain a run, delete its folder and rerun. The tables, figures and paper made
+    from it are still up to date, so only the run records being inputs of `all` makes its job due."""
+    two = {k: SMOKE["strategies"][k] for k in ("cosine", "linear")}
+    path = profile_file(tmp_path, "gone", strategies=two, plateau={"strategy": None})
+    summary = snakemake("--summary", "--configfile", str(path), cwd=copy)
+    assert summary.returncode == 0, summary.stderr[-2000:]
+    for line in summary.stdout.splitlines()[1:]:
+        out = copy / line.split("\t")[0]
+        if out.suffix:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text("{}")
+        else:  # a directory() output (the theory figures)
+            out.mkdir(parents=True, exist_ok=True)
+    touched = snakemake("--touch", "--cores", "1", "--configfile", str(path), cwd=copy)
+    assert touched.returncode == 0, touched.stderr[-2000:]
+    before = snakemake("-n", "--configfile", str(path), cwd=copy)
+    assert "Nothing to be done" in before.stdout + before.stderr, (before.stdout + before.stderr)[-2000:]
+
+    shutil.rmtree(copy / "results/gone/runs/linear/b100/s1")
+    after = snakemake("-n", "--configfile", str(path), cwd=copy)
+    out = after.stdout + after.stderr
+    assert after.returncode == 0 and "Nothing to be done" not in out, out[-2000:]
+    assert "reason: Missing output files: results/gone/runs/linear/b100/s1/run.json" in out, out[-3000:]
+    assert "rule aggregate:" in out and "rule paper:" in out, "what was made from the record is redone"
+    assert "train_tune_" not in out, "the other jobs stay done"
 
 
 def test_a_second_workflow_run_in_the_same_folder_is_refused(copy):

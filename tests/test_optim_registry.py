@@ -94,6 +94,17 @@ def test_the_evaluation_point_restores_the_training_point_exactly() -> None:
     assert torch.equal(x.detach(), y) and opt.param_groups[0]["train_mode"]
 
 
+@pytest.mark.parametrize("name", [n for n in optim.NAMES if optim.SPECS[n].modes])
+def test_schedule_free_optimizers_are_created_ready_to_step(name: str) -> None:
+    """The package builds them in eval mode, where ``step()`` raises "Optimizer was not in train mode"."""
+    x = torch.nn.Parameter(torch.tensor([2.0, -1.0, 0.5]))
+    opt = optim.create(name, [x], lr=4.0 if name == "sf_sgd" else 0.05)
+    assert opt.param_groups[0]["train_mode"] and torch.equal(x.detach(), torch.tensor([2.0, -1.0, 0.5]))
+    x.square().sum().backward()
+    opt.step()
+    assert not torch.equal(x.detach(), torch.tensor([2.0, -1.0, 0.5]))
+
+
 def test_overrides_are_used() -> None:
     opt = optim.create("momentum", _params(), lr=0.1, momentum=0.5)
     assert opt.param_groups[0]["momentum"] == 0.5

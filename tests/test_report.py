@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from factories import BASE, GAIN, PROFILE, accuracy, make_record, write_study
 
 from report import grid, latex, plan, runs, stats, tables, time_to_target, tuning
@@ -59,6 +60,12 @@ def test_grid_budgets_knobs_and_references():
         ({"tuning": {"seed": 0}}, "tuning.seed: 0 is also a final seed"),
         ({"tuning": {"grid_size": 3}}, "has 2 values; every strategy gets the same tuning budget"),
         ({"strategies": {"bad/label": {}}}, "a label uses letters"),
+        ({"strategies": {"..": {}}}, "strategies.'..': a label uses letters"),
+        ({"profile": ".."}, "profile: must be a plain name (a letter or digit, then letters, digits, '_' or "
+                            "'-'), got '..'"),
+        ({"profile": "."}, "profile: must be a plain name"),
+        ({"profile": "../elsewhere"}, "profile: must be a plain name"),
+        ({"profile": "a.b"}, "profile: must be a plain name"),
         ({"strategies": {"x": {"budget.steps": 3}}}, "strategies.x.budget.steps: set by the grid"),
         ({"strategies": {"x": {"tune": {"optimizer.lr": []}}}}, "the grid must be a non-empty list"),
         (
@@ -70,6 +77,34 @@ def test_grid_budgets_knobs_and_references():
         ({"report": {"targets": [0.8, 1.5]}}, "report.targets: must be a list of accuracies in (0, 1)"),
         ({"resources": ["train"]}, "resources: must be a mapping"),
         ({"resources": {"train": 4}}, "resources.train: must be a mapping"),
+        ({"resources": {"trian": {"threads": 2}}}, "resources.trian: unknown rule (known: ['train'])"),
+        ({"resources": {"train": {"thread": 2}}}, "resources.train.thread: unknown key"),
+        ({"resources": {"train": {"threads": 0}}}, "resources.train.threads: must be an integer >= 1, got 0"),
+        ({"resources": {"train": {"threads": "two"}}},
+         "resources.train.threads: must be an integer >= 1, got 'two'"),
+        ({"resources": {"train": {"gpu": -1}}}, "resources.train.gpu: must be an integer >= 0, got -1"),
+        ({"resources": {"train": {"runtime": -5}}},
+         "resources.train.runtime: must be an integer >= 1, got -5"),
+        ({"resources": {"train": {"mem_mb": 2.5}}},
+         "resources.train.mem_mb: must be an integer >= 1, got 2.5"),
+        ({"report": {"r_max": "big"}}, "report.r_max: must be a number > 1, got 'big'"),
+        ({"report": {"equivalence_margin_pp": -0.5}},
+         "report.equivalence_margin_pp: must be a positive number of accuracy points, got -0.5"),
+        ({"report": {"lr_free_margin_pp": "1pp"}}, "report.lr_free_margin_pp: must be a positive number"),
+        ({"report": {"cosine": "nosuch"}}, "report.cosine: unknown strategy 'nosuch' (strategies: "),
+        ({"report": {"uba": ["uba"]}}, "report.uba: unknown strategy ['uba']"),
+        ({"report": {"anytime_strategies": ["cosine", "nosuch"]}},
+         "report.anytime_strategies: unknown strategy 'nosuch'"),
+        ({"report": {"schedule_free": "sf_sgd"}}, "report.schedule_free: must be a list of strategy labels"),
+        ({"report": {"swa_variant": "polyak"}},
+         "report.swa_variant: must be one of ['tail', 'swalr', 'ema', "),
+        ({"report": {"small_budget_max_fraction": 2}},
+         "report.small_budget_max_fraction: must be a fraction"),
+        ({"common": []}, "common: must map dotted keys to values, got []"),
+        ({"common": "data.name=x"}, "common: must map dotted keys to values, got 'data.name=x'"),
+        ({"anytime": {"splits": ["train"]}}, "anytime.splits: must be a list of distinct splits"),
+        ({"description": {"a": [1, 2]}}, "description: must be a string, got dict"),
+        ({"train_config": ["a.yaml"]}, "train_config: must be the path of a config file, got ['a.yaml']"),
         ({"theory": {"size": "huge"}}, "theory.size: must be one of"),
         ({"batching": {"by": "seed"}}, "batching.by: must be one of"),
         ({"seeds_by_budget": [0, 1]}, "seeds_by_budget: must map a budget's percent to its seeds"),
@@ -83,6 +118,15 @@ def test_bad_profiles_name_the_bad_key(change, message):
     with pytest.raises(grid.ProfileError, match=re_escape(message)) as err:
         grid.from_dict({**PROFILE, **change})
     assert "\n" not in str(err.value)
+
+
+def test_the_report_and_resource_keys_a_profile_may_set_are_accepted():
+    raw = {**PROFILE, "common": None,
+           "report": {"cosine": "cosine", "uba": "uba", "anytime_strategies": ["cosine", "linear"],
+                      "r_max": 3, "equivalence_margin_pp": 0.25, "swa_variant": "tail", "targets": [0.8]},
+           "resources": {"train": {"gpu": 0, "cpus_per_gpu": 0, "threads": 2, "mem_mb": 1000, "runtime": 5}}}
+    g = grid.from_dict(raw, source="unit.yaml")
+    assert g.common == {} and g.report["r_max"] == 3 and g.train_resources()["threads"] == 2
 
 
 def re_escape(text: str) -> str:
@@ -114,6 +158,19 @@ def test_a_repeated_strategy_label_is_refused(tmp_path):
     )
     with pytest.raises(grid.ProfileError, match="duplicate key 'cosine'"):
         grid.read_yaml(path)
+
+
+@pytest.mark.timeout(30)
+def test_yaml_aliases_are_refused_in_one_line_before_anything_expands_them(tmp_path):
+    """A billion-laughs bomb under ``description`` used to hang the DAG build (memory growing)."""
+    from factories import billion_laughs
+
+    path = tmp_path / "bomb.yaml"
+    path.write_text(yaml.safe_dump(PROFILE) + "description:\n  " + billion_laughs())
+    with pytest.raises(grid.ProfileError, match=r"bomb.yaml: YAML aliases are not allowed \(\*a0 at line "
+                                                r"\d+, column \d+\)") as err:
+        grid.load(path)
+    assert "\n" not in str(err.value)
 
 
 def test_a_strategy_can_replace_a_whole_config_section_and_its_knob_goes_inside():

@@ -428,3 +428,23 @@ def test_registry_is_complete() -> None:
         assert f.max() <= 1.0 and (name == "onecycle" or math.isclose(f.max(), 1.0, rel_tol=1e-12)), name
         spec = S.SPECS[name]
         assert spec.label and spec.source and spec.core.__doc__, name
+
+
+@pytest.mark.parametrize("name", S.NAMES)
+def test_describe_lists_every_parameter_with_its_default_and_meaning(name: str) -> None:
+    text = S.describe(name)
+    assert text.startswith(f"{name} ({S.LABELS[name]}): ")
+    for key, default in {**S.DEFAULTS[name], "warmup_steps": 0, "warmup_fraction": 0.0}.items():
+        line = next(x for x in text.splitlines() if x.strip().startswith(f"{key} = "))
+        assert line.strip().startswith(f"{key} = {default!r}: ") and "check" not in line
+        assert len(line.split(": ", 1)[1]) > 20, line
+
+
+def test_describe_and_the_defaults_are_found_from_create_help() -> None:
+    import pydoc
+
+    text = pydoc.render_doc(S.create)
+    assert "describe(name)" in text and "DEFAULTS[name]" in text
+    assert "phi = 1.0: UBA's shape" in S.describe("uba")
+    with pytest.raises(ValueError, match="unknown schedule 'sawtooth'"):
+        S.describe("sawtooth")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -102,21 +103,75 @@ def test_state_dict_holds_only_plain_values(name: str) -> None:
     assert state["params"] == S.resolve(name, TOTAL, **PARAMS.get(name, {}))
 
 
-def test_loaded_state_rebuilds_the_table_from_its_own_parameters() -> None:
+def _state_after(steps: int, name: str, total: int = TOTAL, **params: Any) -> dict[str, Any]:
     _, opt = _model_and_optimizer()
-    source = S.create("uba", opt, TOTAL, phi=8.0)
-    for _ in range(10):
+    sched = S.create(name, opt, total, **params)
+    for _ in range(steps):
         opt.step()
-        source.step()
+        sched.step()
+    return sched.state_dict()
+
+
+@pytest.mark.parametrize(("built", "message"), [
+    (("uba", 2 * TOTAL, {"phi": 8.0}), f"total_steps: saved {TOTAL}, this scheduler {2 * TOTAL} "
+                                        "(load_state_dict(state, allow_new_total_steps=True)"),
+    (("uba", TOTAL, {"phi": 2.0}), "params.phi: saved 8.0, this scheduler 2.0"),
+    (("uba", TOTAL, {"phi": 8.0, "min_ratio": 0.1}), "params.min_ratio: saved 0.0, this scheduler 0.1"),
+    (("cosine", TOTAL, {}), "name: saved 'uba', this scheduler 'cosine'; params.phi: saved 8.0, this "
+                            "scheduler '<unset>'"),
+])
+def test_a_state_of_another_schedule_parameters_or_budget_is_refused(built, message) -> None:
+    """It used to be adopted silently: a 600-step scheduler became the 300-step one it loaded."""
+    name, total, params = built
+    _, opt = _model_and_optimizer()
+    target = S.create(name, opt, total, **params)
+    before = target.state_dict()
+    with pytest.raises(ValueError, match=re.escape(message)) as err:
+        target.load_state_dict(_state_after(10, "uba", phi=8.0))
+    assert str(err.value).startswith("scheduler state of another schedule: ") and "\n" not in str(err.value)
+    assert target.state_dict() == before, "a refused state changes nothing"
+
+
+def test_an_empty_or_foreign_state_is_refused() -> None:
+    _, opt = _model_and_optimizer()
+    sched = S.create("cosine", opt, TOTAL)
+    with pytest.raises(ValueError, match=r"^scheduler state: not a state of a budget schedule "
+                                         r"\(missing name, total_steps, params, last_epoch, base_lrs\)$"):
+        sched.load_state_dict({})
+    with pytest.raises(ValueError, match=r"\(missing name, total_steps, params\)$"):
+        sched.load_state_dict(torch.optim.lr_scheduler.StepLR(opt, 3).state_dict())
+
+
+def test_the_budget_changes_on_resume_only_when_asked() -> None:
+    saved = _state_after(10, "uba", phi=0.5)
+    _, opt = _model_and_optimizer()
+    longer = S.create("uba", opt, 2 * TOTAL, phi=0.5)
+    longer.load_state_dict(saved, allow_new_total_steps=True)
+    assert longer.total_steps == 2 * TOTAL and longer.last_epoch == 10
+    longer.step()
+    expected = S.multiplier("uba", 11, 2 * TOTAL, phi=0.5)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.2 * float(expected))
     _, opt2 = _model_and_optimizer()
-    target = S.create("uba", opt2, TOTAL, phi=0.5)
-    target.load_state_dict(source.state_dict())
-    for _ in range(5):
-        opt.step()
-        opt2.step()
-        source.step()
-        target.step()
-        assert source.get_last_lr() == target.get_last_lr()
+    same = S.create("uba", opt2, TOTAL, phi=0.5)
+    same.load_state_dict(saved)  # same schedule, parameters and budget: accepted
+    assert same.last_epoch == 10
+
+
+def test_stepping_past_the_budget_warns_once() -> None:
+    import warnings
+
+    _, opt = _model_and_optimizer()
+    sched = S.create("cosine", opt, 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(5):  # the budget's 5 updates: the last step prepares an update that never comes
+            opt.step()
+            sched.step()
+    with pytest.warns(UserWarning, match=r"schedule 'cosine' stepped past its budget of 5 updates") as seen:
+        for _ in range(4):
+            opt.step()
+            sched.step()
+    assert len([w for w in seen if "past its budget" in str(w.message)]) == 1
 
 
 @pytest.mark.parametrize("adam", [False, True])

@@ -154,6 +154,15 @@ def test_a_nan_loss_stops_the_run_as_diverged_with_exit_0(tmp_path, capsys):
     assert "diverged at step" in capsys.readouterr().out
 
 
+def test_an_empty_out_is_one_line_and_writes_nothing(tmp_path, capsys, monkeypatch):
+    yaml_path = write_tiny_yaml(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert main([yaml_path, "--out", "", "--set", "budget.steps=2"]) == 1
+    err = capsys.readouterr().err
+    assert "--out: an empty path" in err and err.count("\n") == 1
+    assert not (tmp_path / "run.json").exists()
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
@@ -199,6 +208,81 @@ def test_a_torn_checkpoint_is_one_line_naming_it_and_is_not_overwritten(tmp_path
     assert "delete it to start the run over" in err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert (out / "checkpoint.pt").read_bytes() == torn, "the evidence is left for the user to look at"
+
+
+class _Planted:
+    """A pickle that runs a shell command when it is unpickled (``__reduce__``)."""
+
+    def __init__(self, marker) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_planted_checkpoint_cannot_run_code_and_is_one_line_naming_it(tmp_path, capsys):
+    import torch
+
+    yaml_path = write_tiny_yaml(tmp_path)
+    out, marker = tmp_path / "o", tmp_path / "pwned"
+    out.mkdir()
+    torch.save({"config": _Planted(marker), "state": _Planted(marker)}, out / "checkpoint.pt")
+    assert main([yaml_path, "--out", str(out)]) == 1
+    assert not marker.exists(), "loading the checkpoint ran the planted command"
+    err = capsys.readouterr().err
+    assert f"{out / 'checkpoint.pt'}: refused an unsafe checkpoint" in err and "posix.system" in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_checkpoints_hold_only_what_the_safe_unpickler_loads_and_restore_numpy_arrays(tmp_path):
+    import random
+
+    import torch
+
+    from stepsize import checkpoint
+
+    cfg = tiny("train.checkpoint_every=5", "train.keep_checkpoint=true", "budget.steps=10",
+               "optimizer={name: adamw, lr: 0.001}", "swa.variants=[swalr]")
+    train(cfg, tmp_path / "o")
+    torch.load(tmp_path / "o" / "checkpoint.pt", weights_only=True)  # raises on any unsafe global
+    state = checkpoint.load_matching(tmp_path / "o" / "checkpoint.pt", cfg)
+    assert isinstance(state["rng"]["numpy"][1], np.ndarray) and state["rng"]["numpy"][1].dtype == np.uint32
+    checkpoint.set_rng_states(state["rng"])
+    drawn = (random.random(), np.random.rand(), torch.rand(1).item())  # noqa: NPY002
+    checkpoint.set_rng_states(state["rng"])
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == drawn  # noqa: NPY002
+    with pytest.raises(TypeError, match=r"state\['bad'\]\[0\] is a builtins.object"):
+        checkpoint.save(tmp_path / "x.pt", {"bad": [object()]})
+    assert not (tmp_path / "x.pt").exists()
+
+
+@pytest.mark.parametrize("message", [
+    "[enforce fail at inline_container.cc:672] . unexpected pos 4480 vs 4374",
+    "[enforce fail at inline_container.cc:858] . PytorchStreamWriter failed writing file data/3: file write "
+    "failed",
+])
+def test_a_full_disk_while_checkpointing_is_one_line_naming_the_file(tmp_path, capsys, monkeypatch, message):
+    import errno
+
+    import torch
+
+    from stepsize import checkpoint
+
+    def full(*args, **kwargs):
+        raise RuntimeError(message)
+
+    monkeypatch.setattr(torch, "save", full)
+    with pytest.raises(OSError) as caught:
+        checkpoint.save(tmp_path / "c.pt", {"a": 1})
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(tmp_path / "c.pt")
+    assert list(tmp_path.iterdir()) == [], "the temporary file is removed"
+    out = tmp_path / "o"
+    assert main([write_tiny_yaml(tmp_path), "--out", str(out), "--set", "train.checkpoint_every=5"]) == 1
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and str(out / "checkpoint.pt") in err
+    assert err.count("\n") == 1 and "Traceback" not in err and "unexpected pos" not in err
 
 
 def test_a_finite_blow_up_is_a_divergence_too(tmp_path, capsys):

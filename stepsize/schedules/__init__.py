@@ -8,6 +8,7 @@ Public API
 ``multiplier(name, step, total_steps, **p)``  pure, vectorised LR multiplier (LR = base LR × f)
 ``create(name, optimizer, total_steps, **p)`` ``LRScheduler`` stepped once per update
 ``validate(name, total_steps, **p)``          raise ``ValueError`` naming the bad parameter
+``describe(name)``                            its parameters with defaults, meaning and allowed values
 ``onecycle_momentum(step, total_steps, **p)`` OneCycle's momentum (cycled inversely to its LR)
 
 Every schedule also accepts ``warmup_steps`` (int, 0 <= W < total_steps): a linear warmup prefix that
@@ -36,6 +37,7 @@ from stepsize.schedules.registry import (
     LABELS,
     NAMES,
     SPECS,
+    describe,
     momentum,
     multiplier,
     onecycle_momentum,
@@ -55,6 +57,7 @@ __all__ = [
     "Param",
     "ScheduleSpec",
     "create",
+    "describe",
     "fraction_to_step",
     "momentum",
     "multiplier",

@@ -12,7 +12,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from stepsize.discovery import discover
 from stepsize.schedules import library
-from stepsize.schedules.spec import ScheduleSpec
+from stepsize.schedules.spec import COMMON, MEANINGS, ScheduleSpec
 
 SPECS: dict[str, ScheduleSpec] = discover(library, ScheduleSpec, "schedule")
 NAMES: tuple[str, ...] = tuple(SPECS)
@@ -36,6 +36,28 @@ def resolve(name: str, total_steps: int, **params: Any) -> dict[str, Any]:
     Raises ``ValueError`` with a one-line message naming the bad name, key or value.
     """
     return spec(name).validate(total_steps, params)
+
+
+def describe(name: str) -> str:
+    """What schedule ``name`` is and every parameter it takes: its default, meaning and allowed values
+    (from its spec, `spec.MEANINGS` and its module's docstring); ValueError for an unknown name."""
+    import sys
+    import textwrap
+
+    s = spec(name)
+    summary = (sys.modules[s.core.__module__].__doc__ or "").strip().split("\n\n")[0]
+    lines = [f"{name} ({s.label}): {s.source}", textwrap.indent(summary, "    "), "parameters:"]
+    checks = {**{k: p.check for k, p in s.params.items()}, "warmup_steps": None, "warmup_fraction": None}
+    defaults = {**s.defaults, **COMMON}
+    for key, check in checks.items():
+        allowed = ((check.__doc__ or "").strip().rstrip(".") if check is not None
+                   else "an integer >= 0, < total_steps" if key == "warmup_steps" else "a fraction in [0, 1)")
+        meaning = MEANINGS.get(key, "")
+        lines.append(f"  {key} = {defaults[key]!r}: {meaning}{'; ' if meaning else ''}{allowed[:1].lower()}"
+                     f"{allowed[1:]}")
+    if not s.params:
+        lines.append("  (no parameters of its own)")
+    return "\n".join(lines)
 
 
 def validate(name: str, total_steps: int, **params: Any) -> None:

@@ -14,12 +14,14 @@ Adam-type optimizers. Unlike torch, which cycles every group, only groups that h
 cycled (`momentum_key`, decided at construction and saved in ``state_dict()``).
 
 ``state_dict()`` holds only plain Python values (name, budget, parameters, torch's counters and
-base LRs); the precomputed tables are rebuilt on ``load_state_dict``.
+base LRs); the precomputed tables are rebuilt on ``load_state_dict``, which refuses a state of another
+schedule, other parameters or another budget (`BudgetSchedule.load_state_dict`).
 """
 
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Any
 
 import numpy as np
@@ -28,7 +30,18 @@ from torch.optim.lr_scheduler import LRScheduler
 
 from stepsize.schedules.registry import resolve, spec
 
-_DERIVED = ("_table", "_momentum_table", "_spec")
+_DERIVED = ("_table", "_momentum_table", "_spec", "_warned_past_budget")
+#: Keys every state of a `BudgetSchedule` has (beside torch's own counters).
+_REQUIRED = ("name", "total_steps", "params", "last_epoch", "base_lrs")
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, recursively (a state read back from JSON or YAML compares equal)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def momentum_key(group: dict[str, Any]) -> str | None:
@@ -44,13 +57,25 @@ def momentum_key(group: dict[str, Any]) -> str | None:
 
 
 class BudgetSchedule(LRScheduler):
-    """LR = base LR × ``multiplier(name, last_epoch, total_steps, **params)``."""
+    """LR = base LR × ``multiplier(name, last_epoch, total_steps, **params)``.
+
+    Resuming: ``load_state_dict(state)`` accepts only a state saved by a scheduler of the same schedule
+    name, parameters and budget (``total_steps``); anything else is a one-line ``ValueError`` naming
+    each difference (an empty or foreign dict included). To continue a run on a *different budget* on
+    purpose, say so: ``load_state_dict(state, allow_new_total_steps=True)`` keeps this scheduler's
+    ``total_steps`` and the saved progress (``last_epoch``), so the next ``step()`` sets the LR of the
+    new budget's schedule at that update.
+
+    Stepping past the budget keeps the end value and warns once (``UserWarning``): an update beyond
+    ``total_steps`` is outside the schedule that was planned.
+    """
 
     def __init__(self, optimizer: Optimizer, total_steps: int, name: str, **params: Any) -> None:
         self.name = name
         self.params: dict[str, Any] = copy.deepcopy(resolve(name, total_steps, **params))
         self.total_steps = int(total_steps)
         self.momentum_keys: list[str | None] = [momentum_key(g) for g in optimizer.param_groups]
+        self._warned_past_budget = False
         self._build_tables()
         super().__init__(optimizer, last_epoch=-1)
 
@@ -71,6 +96,10 @@ class BudgetSchedule(LRScheduler):
         return float(self._momentum_table[min(step, self.total_steps - 1)])
 
     def get_lr(self) -> list[Any]:
+        if self.last_epoch > self.total_steps and not self._warned_past_budget:
+            self._warned_past_budget = True
+            warnings.warn(f"schedule {self.name!r} stepped past its budget of {self.total_steps} updates; "
+                          "later updates keep its end value", UserWarning, stacklevel=3)
         momentum = self.momentum_at(self.last_epoch)
         if momentum is not None:
             for group, key in zip(self.optimizer.param_groups, self.momentum_keys, strict=False):
@@ -89,12 +118,46 @@ class BudgetSchedule(LRScheduler):
             state.pop(key, None)
         return state
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        super().load_state_dict(state_dict)
+    def load_state_dict(self, state_dict: dict[str, Any], *, allow_new_total_steps: bool = False) -> None:
+        """Load a `state_dict` of the same schedule, parameters and budget (class docstring); a one-line
+        ``ValueError`` names every difference. ``allow_new_total_steps=True``: a saved budget that differs
+        is accepted, and this scheduler's own ``total_steps`` is kept."""
+        if not isinstance(state_dict, dict):
+            raise ValueError(f"scheduler state: expected a dict, got {type(state_dict).__name__}")
+        missing = [k for k in _REQUIRED if k not in state_dict]
+        if missing:
+            raise ValueError("scheduler state: not a state of a budget schedule "
+                             f"(missing {', '.join(missing)})")
+        differences = []
+        if state_dict["name"] != self.name:
+            differences.append(f"name: saved {state_dict['name']!r}, this scheduler {self.name!r}")
+        saved, ours = _plain(state_dict["params"]), _plain(self.params)
+        if not isinstance(saved, dict):
+            differences.append(f"params: saved {saved!r}, not a mapping")
+        else:
+            for key in sorted(set(saved) | set(ours)):
+                if saved.get(key, "<unset>") != ours.get(key, "<unset>"):
+                    differences.append(f"params.{key}: saved {saved.get(key, '<unset>')!r}, "
+                                       f"this scheduler {ours.get(key, '<unset>')!r}")
+        if state_dict["total_steps"] != self.total_steps and not allow_new_total_steps:
+            differences.append(f"total_steps: saved {state_dict['total_steps']!r}, this scheduler "
+                               f"{self.total_steps} (load_state_dict(state, allow_new_total_steps=True) "
+                               "continues on the new budget)")
+        if differences:
+            raise ValueError(f"scheduler state of another schedule: {'; '.join(differences)}")
+        total_steps = self.total_steps
+        super().load_state_dict({k: v for k, v in state_dict.items() if k not in _DERIVED})
+        self.total_steps = total_steps
         self.params = resolve(self.name, self.total_steps, **self.params)
+        self._warned_past_budget = False
         self._build_tables()
 
 
 def create(name: str, optimizer: Optimizer, total_steps: int, **params: Any) -> BudgetSchedule:
-    """Build the scheduler ``name`` over a budget of ``total_steps`` updates (step it after each update)."""
+    """Build the scheduler ``name`` over a budget of ``total_steps`` updates (step it after each update).
+
+    ``params``: the schedule's own parameters (``stepsize.schedules.DEFAULTS[name]`` lists them with their
+    defaults; ``stepsize.schedules.describe(name)`` explains each) plus the common ``warmup_steps`` or
+    ``warmup_fraction``. Resuming and changing the budget: `BudgetSchedule` (``load_state_dict``).
+    """
     return BudgetSchedule(optimizer, total_steps, name, **params)

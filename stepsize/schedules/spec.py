@@ -94,6 +94,7 @@ def fraction_check(low_open: bool = False, high_open: bool = False) -> Check:
         if not ((v > 0 if low_open else v >= 0) and (v < 1 if high_open else v <= 1)):
             raise ValueError(f"{where}: {key} must be a fraction in {interval}, got {value!r}")
 
+    check.__doc__ = f"A fraction in {interval}."
     return check
 
 
@@ -116,6 +117,7 @@ def integer_check(minimum: int) -> Check:
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
             raise ValueError(f"{where}: {key} must be an integer >= {minimum}, got {value!r}")
 
+    check.__doc__ = f"An integer >= {minimum}."
     return check
 
 
@@ -126,6 +128,7 @@ def choice_check(*options: str) -> Check:
         if value not in options:
             raise ValueError(f"{where}: {key} must be one of {list(options)}, got {value!r}")
 
+    check.__doc__ = f"One of {list(options)}."
     return check
 
 
@@ -148,6 +151,28 @@ def milestones_check(where: str, key: str, value: Any) -> None:
 
 #: The parameters every schedule takes, with their defaults (the warmup prefix).
 COMMON: dict[str, Any] = {"warmup_steps": 0, "warmup_fraction": 0.0}
+#: What each parameter name means, in every schedule that has it (`stepsize.schedules.describe`).
+MEANINGS: dict[str, str] = {
+    "warmup_steps": "updates of the linear warmup prefix, inside the budget (0: none)",
+    "warmup_fraction": "the warmup as a fraction of the budget, round(fraction x T) updates (0: none)",
+    "min_ratio": "end LR as a fraction of the peak, eta_min / eta_max",
+    "final_ratio": "LR of the last update as a fraction of the peak",
+    "phi": "UBA's shape: 2 is cosine, below 2 keeps the LR high longer, above 2 decays early",
+    "milestones": "budget fractions at which the LR is multiplied by gamma",
+    "gamma": "factor applied to the LR at each drop",
+    "step_fraction": "budget fraction between two drops",
+    "cycles": "number of triangular cycles over the budget",
+    "power": "exponent of the polynomial decay (1: linear)",
+    "pct_start": "budget fraction spent increasing the LR",
+    "div_factor": "peak LR / starting LR",
+    "final_div_factor": "starting LR / final LR",
+    "anneal": "shape of the annealing phases",
+    "cycle_momentum": "cycle the momentum inversely to the LR",
+    "base_momentum": "momentum at the LR peak",
+    "max_momentum": "momentum at the LR minimum (start and end)",
+    "decay_fraction": "budget fraction of the final decay phase",
+    "decay_shape": "shape of the decay phase",
+}
 
 
 def warmup_of(params: Mapping[str, Any], total_steps: int) -> int:

@@ -24,12 +24,22 @@ def _momentum(where: str, kw: dict[str, Any]) -> None:
     check_range(where, "momentum", kw["momentum"], 0.0, 1.0, low_open=True, high_open=True)
 
 
+def _in_train_mode(optimizer: Optimizer) -> Optimizer:
+    """The package builds its optimizers in eval mode (``step()`` raises until ``train()``); the ones
+    `stepsize.optim.create` returns are ready to step (``train()`` on fresh parameters is a no-op on
+    their values: y = x = z at the start)."""
+    optimizer.train()
+    return optimizer
+
+
 def _sf_sgd(params: Params, lr: float, **kw: Any) -> Optimizer:
-    return require("schedulefree", "schedulefree", "sf_sgd").SGDScheduleFree(params, lr=lr, **kw)
+    build = require("schedulefree", "schedulefree", "sf_sgd").SGDScheduleFree
+    return _in_train_mode(build(params, lr=lr, **kw))
 
 
 def _sf_adamw(params: Params, lr: float, **kw: Any) -> Optimizer:
-    return require("schedulefree", "schedulefree", "sf_adamw").AdamWScheduleFree(params, lr=lr, **kw)
+    build = require("schedulefree", "schedulefree", "sf_adamw").AdamWScheduleFree
+    return _in_train_mode(build(params, lr=lr, **kw))
 
 
 _SOURCE = "Defazio et al., NeurIPS 2024 (The Road Less Scheduled); pip schedulefree"
