@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, workflow.basedir)
@@ -99,6 +100,32 @@ if workflow.is_main_process and not workflow.dryrun:
 
         export_stop_with(os.getpid())
 
+# The Snakemake process itself: no job rate limiter on a local run (its one-second timers made the
+# scheduler spin, report.orchestrator), and its CPU time recorded for benchmarks/bench_engine.py --dag.
+from report import orchestrator  # noqa: E402
+
+_STARTED = time.time()
+ORCHESTRATOR_RECORD = f"{RES}/logs/orchestrator.json"
+
+
+def _record_orchestrator(outcome: str, log) -> None:
+    if workflow.is_main_process and not workflow.dryrun:
+        orchestrator.write_record(ORCHESTRATOR_RECORD, _STARTED, outcome, workflow.scheduling_settings.scheduler,
+                                  jobs=getattr(workflow.scheduler, "finished_jobs", None), log=log)
+
+
+onstart:
+    orchestrator.quiet_local_scheduler(workflow)
+
+
+onsuccess:
+    _record_orchestrator("success", log)
+
+
+onerror:
+    _record_orchestrator("error", log)
+
+
 # A run that raised left a `failed` record (kept so that its batch's finished runs survive, see
 # stepsize.batch), and the rules that read it (select, aggregate) stopped with its error. Planning moves
 # it aside to run.failed.json, so its job counts as not done: this invocation, or a dry run, shows and
@@ -152,10 +179,17 @@ localrules:
     notebook,
 
 
+# The run records are inputs of `all` too: Snakemake reruns a job whose output is missing only when a job
+# that needs it is due, and the tables and figures made from a deleted record are still up to date; as a
+# target's input, a missing record (its folder deleted to retrain it) makes its batch job due, and the
+# jobs downstream of it.
 rule all:
     input:
         f"paper/build/{P}/paper.pdf",
         expand(f"{RES}/notebooks/{{name}}.ipynb", name=NOTEBOOKS),
+        TUNE_RECORDS,
+        FINAL_RECORDS,
+        PLATEAU_RECORDS,
 
 
 # The light rules are shell commands: Snakemake runs a `run:` block in a fresh Snakemake process, which
@@ -441,21 +475,25 @@ rule paper:
 
 
 rule notebook:
-    """Execute an analysis notebook headless (papermill) on this profile's outputs."""
+    """Execute an analysis notebook headless (papermill) on this profile's outputs. It runs in the
+    repository root and takes the profile's name, not a path, so the executed copy names no folder of
+    this machine; the figures come from the functions that draw the paper's (report.explorer)."""
     input:
         notebook="notebooks/{name}.ipynb",
+        profile=f"{RES}/profile.json",
         tables=TABLES,
-        theory_figures=f"{FIG}/theory",
+        runs=lambda wc: FINAL_RECORDS if wc.name == "results_explorer" else [],
+        theory=expand(f"{RES}/theory/{{file}}", file=["checks.json", "check_data.json", "bench.csv", "curves.csv"]),
+        src=REPORT_SOURCES + THEORY_SOURCES,
     output:
         f"{RES}/notebooks/{{name}}.ipynb",
     log:
         f"{RES}/logs/notebook_{{name}}.log",
     params:
         py=PY,
-        results_dir=str(ROOT / RES),
-        figures_dir=str(ROOT / FIG),
+        parameters=json.dumps({"profiles": [P]}),
     conda:
         ENV
     shell:
         "{params.py} -m papermill --no-progress-bar -k python3 {input.notebook} {output} "
-        "-p results_dir {params.results_dir} -p figures_dir {params.figures_dir} > {log} 2>&1"
+        "-y {params.parameters:q} > {log} 2>&1"

@@ -94,7 +94,16 @@ def _read_json(path: str) -> dict:
         raise ProfileError(f"{path}: cannot read it ({err})") from None
 
 
+def _files_only_backend() -> None:
+    """Matplotlib's Agg backend: these commands write files and open no window, whatever MPLBACKEND or a
+    display says (the library modules choose no backend, so a notebook keeps its inline one)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+
+
 def _figures(args: argparse.Namespace) -> None:
+    _files_only_backend()
     from report import figures, runs
 
     grid = load(args.profile)
@@ -105,6 +114,7 @@ def _figures(args: argparse.Namespace) -> None:
 def _schedules(args: argparse.Namespace) -> None:
     from pathlib import Path
 
+    _files_only_backend()
     from report.schedule_figure import lr_schedules, schedule_table
 
     grid = load(args.profile)

@@ -2,6 +2,8 @@
 
 - ``acc_vs_budget``: final test accuracy of each strategy's judged model vs budget: mean line, a dot per
   seed;
+- ``acc_intervals`` and ``paired_differences`` (the results explorer's, not the paper's): that mean with
+  its 95% interval, and each strategy's difference to a reference strategy on the same seed;
 - ``swa_gain``: accuracy gain of each averaging variant vs budget (mean over strategies), per
   strategy at the full budget, and against the schedule's mean LR over the averaging window;
 - ``tuning_curves``: validation accuracy vs each strategy's knob, one line per budget, the chosen value
@@ -9,17 +11,18 @@
 - ``performance_profile``: AlgoPerf-style profiles ρ_s(τ) of updates to the validation targets;
 - ``anytime``: training loss and validation accuracy along the full-budget runs of a few strategies.
 
-Each function returns its figure; `make_all` saves them. The figures show every seed; the tables give
-the intervals.
+Each function returns its figure; `make_all` saves those of FIGURES. The paper's figures show every
+seed; the tables give the intervals. notebooks/results_explorer.ipynb calls every function here, so it
+shows what the paper shows.
+
+No backend is chosen here: the file-writing entry point (``python -m report figures``) selects Agg
+itself, and a notebook keeps its inline backend.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
@@ -89,6 +92,72 @@ def acc_vs_budget(final: pd.DataFrame, grid: Grid) -> plt.Figure:
     _budget_axis(ax, grid)
     ax.set_ylabel("test accuracy (%)")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=6.5, frameon=False)
+    return fig
+
+
+def _interval(rows: pd.DataFrame) -> list[pd.Series]:
+    """Error-bar lengths below and above ``mean`` from ``ci_low``/``ci_high`` (0 where undefined, n < 2)."""
+    return [(rows["mean"] - rows["ci_low"]).fillna(0.0), (rows["ci_high"] - rows["mean"]).fillna(0.0)]
+
+
+def acc_intervals(summary: pd.DataFrame, grid: Grid) -> plt.Figure:
+    """Mean test accuracy of each strategy's judged model vs budget with its 95% t-interval over seeds
+    (``summary.csv``, the numbers of the main table); the strategies side by side at each budget."""
+    judged = summary[summary["variant"] == "judged"]
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    n = len(grid.strategies)
+    for i, (color, strategy) in enumerate(zip(_palette(n), grid.strategies, strict=True)):
+        rows = judged[judged["strategy"] == strategy].dropna(subset=["mean"]).sort_values("percent")
+        if rows.empty:
+            continue
+        dash = (0, (4, 2)) if grid.strategy_value(strategy, "schedule.name") == "uba" else "-"
+        bars = ax.errorbar(
+            rows["percent"] * 1.025 ** (i - (n - 1) / 2),
+            rows["mean"],
+            yerr=_interval(rows),
+            color=color,
+            marker="o",
+            markersize=3,
+            linewidth=1.0,
+            capsize=2,
+            label=display_name(grid, strategy, tex=False),
+        )
+        bars.lines[0].set_linestyle(dash)
+    _budget_axis(ax, grid)
+    ax.set_ylabel("test accuracy (%), mean and 95% CI")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=6.5, frameon=False)
+    return fig
+
+
+def paired_differences(final: pd.DataFrame, grid: Grid, reference: str) -> plt.Figure:
+    """Each strategy's judged test accuracy minus the ``reference`` strategy's on the same seed: mean and
+    95% t-interval over seeds per budget (`report.tables.paired_to_reference`); above 0 is better."""
+    from report.tables import paired_to_reference
+
+    table = paired_to_reference(final, reference)
+    others = [s for s in grid.strategies if s != reference]
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.42 * len(others) + 1.6), 3.4))
+    colors = sns.color_palette("viridis", len(grid.budgets))
+    width = 0.8 / len(grid.budgets)
+    for j, (color, budget) in enumerate(zip(colors, grid.budgets, strict=True)):
+        rows = table[table["budget"] == budget.label].set_index("strategy").reindex(others)
+        ax.errorbar(
+            [k + (j - (len(grid.budgets) - 1) / 2) * width for k in range(len(others))],
+            rows["mean"],
+            yerr=_interval(rows),
+            fmt="o",
+            markersize=3.5,
+            capsize=2,
+            linewidth=1.0,
+            color=color,
+            label=f"{budget.percent}%",
+        )
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks(range(len(others)), [display_name(grid, s, tex=False) for s in others], rotation=75,
+                  fontsize=6.5)
+    ax.set_ylabel(f"test acc. − {display_name(grid, reference, tex=False)} (points)")
+    ax.legend(title="budget", fontsize=7, title_fontsize=7, frameon=False)
+    fig.tight_layout()
     return fig
 
 

@@ -15,9 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
@@ -138,8 +135,13 @@ def _colors(n: int) -> list:
 
 
 def lr_schedules(grid: Grid, out_dir: str | Path, total_steps: int | None = None) -> None:
+    """Write ``lr_schedules.{pdf,png}`` (:func:`lr_schedules_figure`)."""
+    save(lr_schedules_figure(grid, total_steps), out_dir, "lr_schedules")
+
+
+def lr_schedules_figure(grid: Grid, total_steps: int | None = None) -> plt.Figure:
     """Left: every schedule (defaults) and, dashed, the strategies configured otherwise; right: UBA for
-    φ in {0.5, 1, 2, 4, 10} and every φ of the profile. Writes ``lr_schedules.{pdf,png}``."""
+    φ in {0.5, 1, 2, 4, 10} and every φ of the profile (over the full budget unless ``total_steps``)."""
     from stepsize.schedules import DEFAULTS, multiplier
 
     total = total_steps or grid.full_budget_steps
@@ -184,7 +186,7 @@ def lr_schedules(grid: Grid, out_dir: str | Path, total_steps: int | None = None
     rows = -(-len(labels) // 5)
     fig.legend(handles, labels, loc="lower center", ncol=5, fontsize=6.5, frameon=False)
     fig.tight_layout(rect=(0, 0.045 * rows + 0.02, 1, 1))
-    save(fig, out_dir, "lr_schedules")
+    return fig
 
 
 def _value(value: Any) -> str:

@@ -7,6 +7,8 @@
   run ranks last), then averaged over seeds -- the presentation of Li et al. (2020) and REX.
 - ``swa_gains``: paired (variant - off) accuracy differences per strategy x budget, and their average
   over strategies with an interval over seeds.
+- ``paired_to_reference``: each strategy's accuracy minus a reference strategy's on the same seed, per
+  budget, with an interval over seeds (the results explorer's paired differences).
 - ``uba_choices``: UBA's φ chosen per budget on validation, with its tuning scores;
 - ``plateau``: the plateau runs (``multiple`` × the full budget) against the best full-budget result;
 - ``swa_interaction``: per strategy x budget, the schedule's mean LR over the averaging window next to
@@ -135,6 +137,32 @@ def _gain_intervals(final: pd.DataFrame, keys: list[str],
             rows.append({**dict(zip(keys, group_keys, strict=True)), "variant": v, "n": ci.n, "mean": ci.mean,
                          "ci_low": ci.low, "ci_high": ci.high})
     return pd.DataFrame(rows, columns=[*keys, "variant", "n", "mean", "ci_low", "ci_high"])
+
+
+PAIRED_COLUMNS = ["strategy", "budget", "percent", "n", "mean", "ci_low", "ci_high"]
+
+
+def paired_to_reference(final: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Per strategy x budget (the reference left out): each strategy's judged test accuracy minus the
+    reference's on the same seed (points), the mean and 95% t-interval over the seeds where both runs
+    finished. ``final`` as `report.runs.final_table` makes it, or as read back from ``final.csv``."""
+    judged = final[final["judged"].astype(bool)]
+    if reference not in set(judged["strategy"].astype(str)):
+        raise ValueError(f"no final run of the reference strategy {reference!r}")
+    acc = judged["test_acc"].where(judged["status"] == "ok")
+    keys = ["budget", "percent", "seed"]
+    wide = judged.assign(test_acc=acc, strategy=judged["strategy"].astype(str)).set_index(
+        [*keys, "strategy"])["test_acc"].unstack("strategy")
+    rows = []
+    for strategy in dict.fromkeys(judged["strategy"].astype(str)):
+        if strategy == reference:
+            continue
+        for (budget, percent), grp in wide.groupby(level=["budget", "percent"], sort=False):
+            ci = t_interval(grp[strategy] - grp[reference])
+            rows.append({"strategy": strategy, "budget": budget, "percent": int(percent), "n": ci.n,
+                         "mean": ci.mean, "ci_low": ci.low, "ci_high": ci.high})
+    out = pd.DataFrame(rows, columns=PAIRED_COLUMNS)
+    return out.sort_values("percent", kind="stable").reset_index(drop=True)
 
 
 def uba_choices(grid: Grid, selections: dict) -> pd.DataFrame:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import matplotlib
 import pytest
+
+# The figure tests draw in this process and write files: Agg, set here and not through MPLBACKEND, which
+# subprocesses would inherit (an executed notebook under MPLBACKEND=Agg would hold no image).
+matplotlib.use("Agg")
 
 
 @pytest.fixture

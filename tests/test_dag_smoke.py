@@ -177,6 +177,45 @@ def test_notebooks_were_executed(smoke):
         assert not any(o.get("output_type") == "error" for c in code for o in c.outputs), name
 
 
+def png_count(cell: nbformat.NotebookNode) -> int:
+    return sum("image/png" in o.get("data", {}) for o in cell.outputs)
+
+
+def test_every_figure_cell_of_the_executed_notebooks_shows_its_figures(smoke):
+    """A ``figure`` cell (tests/test_notebooks.py: exactly the cells that plot) returned one image per
+    figure it draws: the explorer one per cell (one profile), the theory notebook one per check with a
+    plotter, one per benchmark problem and the summary."""
+    from theory.plots import CHECK_PLOTTERS
+
+    theory = smoke / RES / "theory"
+    problems = pd.read_csv(theory / "bench.csv")["problem"].nunique()
+    checks = len(set(json.loads((theory / "check_data.json").read_text())) & set(CHECK_PLOTTERS))
+    expected = {"results_explorer": [1] * 8, "theory_checks": [checks, problems, 1]}
+    for name, counts in expected.items():
+        nb = nbformat.read(smoke / RES / f"notebooks/{name}.ipynb", as_version=4)
+        figures = [c for c in nb.cells if c.cell_type == "code" and "figure" in c.metadata.get("tags", [])]
+        assert [png_count(c) for c in figures] == counts, (name, [c.source[:60] for c in figures])
+
+
+def test_executed_notebooks_name_no_folder_of_the_machine(smoke):
+    """Parameters and papermill's paths are relative, and no absolute path of the machine is anywhere in
+    the executed notebooks (images left out: base64 may hold any four characters)."""
+    prefixes = {str(smoke), str(ROOT), "/root", "/tmp", "/work", "/home"}
+    for name in ("results_explorer", "theory_checks"):
+        nb = nbformat.read(smoke / RES / f"notebooks/{name}.ipynb", as_version=4)
+        papermill = nb.metadata["papermill"]
+        assert papermill["parameters"] == {"profiles": [PROFILE]}, papermill["parameters"]
+        assert papermill["input_path"] == f"notebooks/{name}.ipynb"
+        assert papermill["output_path"] == f"{RES}/notebooks/{name}.ipynb"
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                for mime in [m for m in output.get("data", {}) if m.startswith("image/")]:
+                    del output["data"][mime]
+        text = nbformat.writes(nb)
+        found = sorted(p for p in prefixes if p in text)
+        assert not found, f"{name}: {found[0]} in the executed notebook"
+
+
 def test_claims_table_has_a_verdict_per_claim(smoke):
     claims = pd.read_csv(smoke / RES / "tables/claims.csv")
     assert set(claims["claim_id"]) == {c.claim_id for c in CLAIMS}
@@ -198,6 +237,9 @@ def test_readme_block_is_generated_from_the_macros_and_the_snakemake_log(smoke, 
     assert f"({macros['bestFullAcc']}%)" in text and f"{macros['numRuns']} training runs" in text
     n_jobs = re.search(r"wall time for (\d+) jobs", text)
     assert n_jobs and int(n_jobs.group(1)) > int(macros["numTrainJobs"])
+    orchestrator = json.loads((smoke / RES / "logs/orchestrator.json").read_text())
+    assert orchestrator["outcome"] == "success" and orchestrator["scheduler"] == "greedy"
+    assert f"- Time ({orchestrator['cpu']}, " in text and "% evaluating" in text  # the last run's own record
     readme.write_text("no markers\n")
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "markers" in proc.stderr

@@ -122,3 +122,53 @@ def test_anytime_draws_validation_accuracy_along_the_full_budget(study):
     assert loss_ax.get_yscale() == "log" and acc_ax.get_xlabel() == "iteration"
     targets = sorted(line.get_ydata()[0] for line in acc_ax.get_lines() if line.get_label().startswith("_"))
     assert targets == pytest.approx([100 * t for t in g.report["targets"]])
+
+
+def errorbars_by_label(ax) -> dict:
+    """label -> (x, y, [(low, high) per point]) of each labelled error-bar series."""
+    out = {}
+    for container in ax.containers:
+        x, y = container.lines[0].get_data()
+        bars = [(seg[0][1], seg[1][1]) for seg in container.lines[2][0].get_segments()]
+        out[container.get_label()] = (np.asarray(x, dtype=float), np.asarray(y, dtype=float), bars)
+    return out
+
+
+def test_acc_intervals_draws_each_mean_with_its_t_interval(study):
+    from report.stats import t_interval
+
+    g, tables = study
+    fig = figures.acc_intervals(pd.read_csv(tables / "summary.csv"), g)
+    drawn = errorbars_by_label(fig.axes[0])
+    assert list(drawn) == [display_name(g, s, tex=False) for s in g.strategies]
+    for strategy in g.strategies:
+        x, y, bars = drawn[display_name(g, strategy, tex=False)]
+        np.testing.assert_allclose(y, [expected_mean(strategy, b.fraction, g.seeds) for b in g.budgets])
+        assert np.all(np.abs(np.log(x / [b.percent for b in g.budgets])) < 0.1), "drawn near its budget"
+        for (low, high), b in zip(bars, g.budgets, strict=True):
+            ci = t_interval([100 * (BASE[strategy] + 0.05 * b.fraction + SEED_SHIFT[s]) for s in g.seeds])
+            assert (low, high) == pytest.approx((ci.low, ci.high))
+    assert fig.axes[0].get_xscale() == "log"
+
+
+def test_paired_differences_draw_each_strategy_minus_the_reference_per_budget(study):
+    g, tables = study
+    fig = figures.paired_differences(pd.read_csv(tables / "final.csv"), g, "cosine")
+    ax = fig.axes[0]
+    others = [s for s in g.strategies if s != "cosine"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [display_name(g, s, tex=False) for s in others]
+    drawn = errorbars_by_label(ax)
+    assert list(drawn) == [f"{b.percent}%" for b in g.budgets]
+    for _, y, bars in drawn.values():
+        # the seed shift and the budget term cancel in a paired difference: no spread, a zero-width interval
+        expected = [100 * (BASE[s] - BASE["cosine"]) for s in others]
+        np.testing.assert_allclose(y, expected, atol=1e-9)
+        np.testing.assert_allclose(np.array(bars), np.array([expected, expected]).T, atol=1e-9)
+    assert "Cosine" in ax.get_ylabel()
+
+
+def test_paired_differences_name_a_missing_reference(study):
+    g, tables = study
+    final = pd.read_csv(tables / "final.csv")
+    with pytest.raises(ValueError, match="reference strategy 'sgd'"):
+        figures.paired_differences(final, g, "sgd")

@@ -1,6 +1,9 @@
-"""Figures for the theory checks and the benchmark (matplotlib Agg + seaborn; each saved as PDF and PNG).
+"""Figures for the theory checks and the benchmark (matplotlib + seaborn; each saved as PDF and PNG).
 
 File names are stable: ``theory_check_<check name>``, ``theory_bench_<problem>`` and ``theory_summary``.
+Each figure comes from a function that returns it (`CHECK_PLOTTERS`, `plot_bench_problem`,
+`summary_figure`), which notebooks/theory_checks.ipynb calls too. No backend is chosen here: the
+file-writing entry point (``python -m theory figures``) selects Agg itself.
 """
 
 from __future__ import annotations
@@ -8,9 +11,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -208,6 +208,11 @@ def plot_bench(bench: pd.DataFrame, curves: pd.DataFrame, out_dir: Path) -> list
 
 
 def plot_summary(check_data: dict, bench: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """Write the paper's ``theory_summary`` figure (:func:`summary_figure`)."""
+    return save(summary_figure(check_data, bench), out_dir, "theory_summary")
+
+
+def summary_figure(check_data: dict, bench: pd.DataFrame) -> plt.Figure:
     """Paper figure: (a) κ* rate, (b) superlinear ratios, (c) UBA vs Chebyshev, (d) benchmark calls table."""
     fig, axes = plt.subplots(2, 2, figsize=(11, 8.5))
     if "kappa_star_rate" in check_data:
@@ -217,7 +222,7 @@ def plot_summary(check_data: dict, bench: pd.DataFrame, out_dir: Path) -> list[P
     if "uba_chebyshev" in check_data:
         plot_uba(check_data["uba_chebyshev"], ax=axes[1][0])
     _calls_heatmap(bench, axes[1][1])
-    return save(fig, out_dir, "theory_summary")
+    return fig
 
 
 def _calls_heatmap(bench: pd.DataFrame, ax: plt.Axes) -> None:
