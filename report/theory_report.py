@@ -36,6 +36,9 @@ CHECK_TITLES = {
     "convex_hypergradient": "Convex bound",
     "superlinear": "Superlinear rate",
     "uba_chebyshev": "UBA and Chebyshev",
+    "last_iterate_closed_forms": "Last-iterate bound: closed forms",
+    "last_iterate_pep": "Last-iterate bound vs exact worst case",
+    "last_iterate_optimal_schedule": "Bound-optimal schedule vs linear",
 }
 HDM_RIVALS = ("L-BFGS-M10", "Adam")
 

@@ -1,4 +1,4 @@
-"""theory/: the five bound checks pass on correct input and report failure on wrong input; SDP for κ*;
+"""theory/: the eight bound checks pass on correct input and report failure on wrong input; SDP for κ*;
 UBA ↔ Chebyshev algebra."""
 
 from __future__ import annotations
@@ -51,6 +51,9 @@ def test_every_check_passes_on_the_smoke_runs(smoke_results):
         "convex_hypergradient",
         "superlinear",
         "uba_chebyshev",
+        "last_iterate_closed_forms",
+        "last_iterate_pep",
+        "last_iterate_optimal_schedule",
     }
     for result in smoke_results.values():
         assert result.passed, result.summary

@@ -5,12 +5,18 @@
                              [--problems NAME ...] [--methods NAME ...] [--cache-dir DIR] [--verbose]
                              [--jobs N]
     python -m theory figures --checks DIR --bench DIR --out FIGDIR
+    python -m theory bound   --schedules NAME[:key=value,...] ... --T N ... [--pep] [--D D] [--G G]
+                             [--out DIR]
 
 ``check`` writes DIR/checks.json ({"checks": [{name, passed, summary, numbers, cases}], "wall_time_s",
 "size"}) and DIR/check_data.json (the figures' data); exit status 1 if any check fails. ``bench`` writes
 DIR/bench.csv and DIR/curves.csv under the chosen protocol (``theory.protocols``). ``figures`` writes
-theory_check_<name>, theory_bench_<problem> and theory_summary as PDF + PNG. Bad input (an unknown protocol,
-problem, method or size, a missing or unreadable file) gives a one-line error on stderr and exit status 2.
+theory_check_<name>, theory_bench_<problem> and theory_summary as PDF + PNG. ``bound`` writes DIR/bound.csv,
+one row per (schedule, T): the last-iterate bound Ω*_T of SGD and its γ*, the average-iterate bound's, and
+with ``--pep`` the exact worst case f(x_T) − f* at γ* (``theory.last_iterate``, ``theory.pep``); a schedule
+is a library name with its defaults or ``NAME:key=value,...`` (``uba:phi=4``, ``cosine:warmup_fraction=0.1``).
+Bad input (an unknown protocol, problem, method, size or schedule, a schedule whose bound is undefined, a
+missing or unreadable file) gives a one-line error on stderr and exit status 2.
 
 Before numpy is imported, BLAS is limited to one thread, whatever the environment says (these problems are
 tiny, multithreaded OpenBLAS is many times slower on a shared 2-core machine, and the last bits of the
@@ -133,8 +139,10 @@ def command_bench(args: argparse.Namespace) -> int:
 
 
 def command_figures(args: argparse.Namespace) -> int:
+    import matplotlib
     import pandas as pd
 
+    matplotlib.use("Agg")  # files only, no window (theory.plots chooses no backend, for the notebooks)
     from theory.plots import plot_bench, plot_checks, plot_summary
 
     check_path = args.checks / "check_data.json"
@@ -155,8 +163,35 @@ def command_figures(args: argparse.Namespace) -> int:
     return 0
 
 
-#: Where `check` and `bench` write when ``--out`` is not given (the DAG always passes its own folder).
-DEFAULT_OUT = {"check": "results/theory/check", "bench": "results/theory/bench-{protocol}"}
+def command_bound(args: argparse.Namespace) -> int:
+    import csv
+    import io
+
+    from theory.last_iterate import BOUND_COLUMNS, bound_rows
+
+    for T in args.T:
+        if T < 1:
+            raise ValueError(f"--T {T}: the number of steps must be >= 1")
+    rows = bound_rows(args.schedules, args.T, args.D, args.G, pep=args.pep)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, BOUND_COLUMNS + (["pep_worst"] if args.pep else []), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: repr(v) if isinstance(v, float) else v for k, v in r.items()} for r in rows)
+    write_atomic(args.out / "bound.csv", text.getvalue())
+    for r in rows:
+        pep = f", exact worst case {r['pep_worst']:.6g}" if args.pep else ""
+        print(f"{r['schedule']} T={r['T']}: Ω* = {r['omega_star']:.6g} at γ* = {r['gamma_star']:.6g} "
+              f"(average iterate {r['omega_star_average']:.6g}){pep}")
+    print(f"{len(rows)} rows -> {args.out / 'bound.csv'}")
+    return 0
+
+
+#: Where `check`, `bench` and `bound` write when ``--out`` is not given (the DAG passes its own folder).
+DEFAULT_OUT = {
+    "check": "results/theory/check",
+    "bench": "results/theory/bench-{protocol}",
+    "bound": "results/theory/bound",
+}
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -193,6 +228,17 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--verbose", action="store_true", help="print one line per method")
     bench.add_argument("--jobs", type=int, default=1, metavar="N",
                        help="problems benched at a time, in N processes (same tables; default 1)")
+    bound = sub.add_parser("bound", help="the last-iterate bound of schedules (and their exact worst case)")
+    bound.add_argument("--schedules", nargs="+", required=True, metavar="NAME",
+                       help="library schedules, NAME or NAME:key=value,... (defaults otherwise)")
+    bound.add_argument("--T", nargs="+", type=int, required=True, metavar="N", help="numbers of steps")
+    bound.add_argument("--pep", action="store_true",
+                       help="also the exact worst case f(x_T) - f* at gamma* (PEP: about 1 s at T = 16, 5 s "
+                       "at T = 32, growing fast)")
+    bound.add_argument("--D", type=float, default=1.0, help="distance ||x_1 - x*|| (default 1)")
+    bound.add_argument("--G", type=float, default=1.0, help="gradient-norm bound (default 1)")
+    bound.add_argument("--out", type=Path, default=None,
+                       help=f"output folder (default {DEFAULT_OUT['bound']})")
     p = sub.add_parser("figures")
     p.add_argument("--checks", type=Path, required=True)
     p.add_argument("--bench", type=Path, required=True)
@@ -204,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command in DEFAULT_OUT and args.out is None:
         args.out = Path(DEFAULT_OUT[args.command].format(protocol=getattr(args, "protocol", "")))
-    commands = {"check": command_check, "bench": command_bench, "figures": command_figures}
+    commands = {"check": command_check, "bench": command_bench, "figures": command_figures,
+                "bound": command_bound}
     try:
         return commands[args.command](args)
     except (ValueError, FileNotFoundError, OSError) as error:

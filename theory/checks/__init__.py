@@ -1,16 +1,24 @@
-"""The five bound checks, one module each with the runs that feed it (settings per size: smoke < mini <
+"""The eight bound checks, one module each with the runs that feed it (settings per size: smoke < mini <
 full; step sizes of the official code's orders of magnitude):
 
 1. ``ratio_chaining``: Δ_K/Δ_0 = ∏ r_k and its AM–GM bound (COLT 2025; Part I, eq. (2));
 2. ``kappa_star_rate``: the rate 1 − 1/κ* on a badly scaled quadratic (COLT 2025);
 3. ``convex_hypergradient``: f(x_K) − f* ≤ R²/(Kγ*_K − ρ_K) with its ingredients (COLT 2025; ICML 2025);
 4. ``superlinear``: per-step ratios → 0, and OSGM-G's bound chain (COLT 2025; Part I);
-5. ``uba_chebyshev``: UBA = Chebyshev steps at midpoints, and end-point UBA against tuned baselines.
+5. ``uba_chebyshev``: UBA = Chebyshev steps at midpoints, and end-point UBA against tuned baselines;
+6. ``last_iterate_closed_forms``: the last-iterate bound Ω_T of SGD (Defazio et al. 2023, Theorem 10;
+   Schaipp et al. 2025; ``theory.last_iterate``) against the constant schedule's closed form and the WSD
+   theorem;
+7. ``last_iterate_pep``: Ω*_T ≥ the exact worst case of every library schedule (PEP, PEPit);
+8. ``last_iterate_optimal_schedule``: the schedule minimising Ω_T against linear decay.
 
-The papers' exact theorem statements could not be read, so each bound is re-derived (in its module's
-docstring) and checked in that form. Each ``check_*`` verifies given data and returns a ``CheckResult`` whose
-``cases`` are the inequalities in readable form; it reports failure (never raises) when the data violate the
-bound, so wrong inputs are caught. ``run_checks`` runs the named checks at a size.
+For checks 1–5 the papers' exact theorem statements could not be read, so each bound is re-derived (in its
+module's docstring) and checked in that form. Checks 6–8 take Ω_T and the WSD theorem as the authors' code
+and tests state them (``fabian-sp/lr-scheduling``; the papers' full texts were not read here).
+
+Each ``check_*`` verifies given data and returns a ``CheckResult`` whose ``cases`` are the inequalities in
+readable form; it reports failure (never raises) when the data violate the bound, so wrong inputs are caught.
+``run_checks`` runs the named checks at a size.
 """
 
 from __future__ import annotations
@@ -20,6 +28,12 @@ from pathlib import Path
 
 from theory.checks.convex_hypergradient import check_convex_hypergradient, run_convex_hypergradient
 from theory.checks.kappa_star import check_kappa_star_rate, run_kappa_star_rate
+from theory.checks.last_iterate_forms import check_last_iterate_closed_forms, run_last_iterate_closed_forms
+from theory.checks.last_iterate_optimum import (
+    check_last_iterate_optimal_schedule,
+    run_last_iterate_optimal_schedule,
+)
+from theory.checks.last_iterate_pep import check_last_iterate_pep, run_last_iterate_pep
 from theory.checks.ratio_chaining import check_ratio_chaining, run_ratio_chaining
 from theory.checks.result import Case, CheckResult, to_jsonable
 from theory.checks.superlinear import (
@@ -36,6 +50,9 @@ RUNNERS: dict[str, Callable[[str, Path | str | None], CheckResult]] = {
     "convex_hypergradient": run_convex_hypergradient,
     "superlinear": run_superlinear,
     "uba_chebyshev": run_uba_chebyshev,
+    "last_iterate_closed_forms": run_last_iterate_closed_forms,
+    "last_iterate_pep": run_last_iterate_pep,
+    "last_iterate_optimal_schedule": run_last_iterate_optimal_schedule,
 }
 CHECK_NAMES = tuple(RUNNERS)
 
@@ -46,6 +63,9 @@ __all__ = [
     "CheckResult",
     "check_convex_hypergradient",
     "check_kappa_star_rate",
+    "check_last_iterate_closed_forms",
+    "check_last_iterate_optimal_schedule",
+    "check_last_iterate_pep",
     "check_ratio_chaining",
     "check_superlinear",
     "check_uba_chebyshev",
