@@ -23,8 +23,10 @@ from pathlib import Path
 sys.path.insert(0, workflow.basedir)
 
 from report.aggregate import TABLE_FILES  # noqa: E402
+from report.figures import FIGURES as FIGURE_NAMES  # noqa: E402
 from report.grid import ProfileError, from_dict, read_yaml, validate_strategies  # noqa: E402
 from report import plan as planning  # noqa: E402, I001
+from stepsize import run_record  # noqa: E402
 
 # `--configfile X` on the command line would be deep-merged INTO the default profile (strategies of
 # both would mix); a profile must stand alone, so the default is read only when none was given.
@@ -62,7 +64,8 @@ THREADS_PER_RUN = max(1, TORCH_THREADS // RUNS_PER_GPU) if WORKERS else TORCH_TH
 CODE_HASH = hashlib.sha256(b"".join(p.read_bytes() for p in sorted(Path("stepsize").rglob("*.py")))).hexdigest()[:16]
 THEORY_SIZE = GRID.theory["size"]
 TABLES = [f"{RES}/tables/{name}" for name in TABLE_FILES]
-TRAIN_FIGURES = ["acc_vs_budget", "swa_gain", "tuning_curves", "performance_profile", "anytime", "lr_schedules"]
+TRAINING_FIGURES = list(FIGURE_NAMES)  # rule training_figures (report.figures.FIGURES)
+SCHEDULE_FIGURE = "lr_schedules"  # rule schedule_figure (report.schedule_figure)
 NOTEBOOKS = ["results_explorer", "theory_checks"]
 BATCHES = planning.all_batches(GRID)
 BATCH_BY_NAME = {b.name: b for b in BATCHES}
@@ -74,6 +77,7 @@ SELECTIONS = [planning.selection_path(GRID, s) for s in GRID.strategies]
 THEORY_SOURCES = sorted(str(p) for p in Path("theory").rglob("*.py"))
 THEORY_DATA = sorted(str(p) for p in Path("theory/data/libsvm").glob("a?a"))
 REPORT_SOURCES = sorted(str(p) for p in Path("report").rglob("*.py"))
+SCHEDULE_SOURCES = sorted(str(p) for p in Path("stepsize/schedules").rglob("*.py"))
 ENV = "environment.yml"  # conda alternative to bin/with-env (used with --software-deployment-method conda)
 LATEX_HINT = "install TeX Live and latexmk: apt-get install latexmk texlive-latex-extra texlive-science"
 
@@ -133,7 +137,7 @@ onerror:
 if workflow.is_main_process:
     for _record in [*TUNE_RECORDS, *FINAL_RECORDS, *PLATEAU_RECORDS]:
         _path = Path(_record)
-        if _path.is_file() and '"status": "failed"' in _path.read_text(errors="replace")[:200]:
+        if (run_record.read_json(_path) or {}).get("status") == "failed":
             os.replace(_path, _path.with_name("run.failed.json"))
 
 
@@ -399,7 +403,7 @@ rule aggregate:
         ENV
     shell:
         "{params.py} -m report aggregate --profile {input.profile} --checks {input.checks} "
-        "--bench {input.bench} --out {params.out_dir} --macros {output.macros} "
+        "--bench {input.bench} --official-bench {input.official_bench} --out {params.out_dir} --macros {output.macros} "
         "--benchmarks {params.benchmarks} > {log} 2>&1 "
         "|| {{ rc=$?; grep -h 'error:' {log} >&2 || tail -n 3 {log} >&2; exit $rc; }}"
 
@@ -411,7 +415,7 @@ rule training_figures:
         runs=FINAL_RECORDS,
         src=REPORT_SOURCES,
     output:
-        expand(f"{FIG}/{{name}}.{{ext}}", name=TRAIN_FIGURES[:-1], ext=["pdf", "png"]),
+        expand(f"{FIG}/{{name}}.{{ext}}", name=TRAINING_FIGURES, ext=["pdf", "png"]),
     log:
         f"{RES}/logs/training_figures.log",
     params:
@@ -431,8 +435,9 @@ rule schedule_figure:
         profile=f"{RES}/profile.json",
         selections=SELECTIONS,
         src=REPORT_SOURCES,
+        schedules=SCHEDULE_SOURCES,  # the figure draws the library's formulas
     output:
-        figures=expand(f"{FIG}/lr_schedules.{{ext}}", ext=["pdf", "png"]),
+        figures=expand(f"{FIG}/{SCHEDULE_FIGURE}.{{ext}}", ext=["pdf", "png"]),
         table=f"{RES}/tables/table_schedules.tex",
     log:
         f"{RES}/logs/schedule_figure.log",
@@ -454,7 +459,7 @@ rule paper:
         macros=f"{RES}/macros.tex",
         tables=TABLES,
         schedule_table=f"{RES}/tables/table_schedules.tex",
-        figures=expand(f"{FIG}/{{name}}.pdf", name=TRAIN_FIGURES),
+        figures=expand(f"{FIG}/{{name}}.pdf", name=[*TRAINING_FIGURES, SCHEDULE_FIGURE]),
         theory_figures=f"{FIG}/theory",
     output:
         f"paper/build/{P}/paper.pdf",

@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from report.orchestrator import cpu_model  # noqa: E402
+from stepsize.run_record import cpu_model  # noqa: E402
 
 
 def process_cpu_s(pid: int) -> float | None:

@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from report.orchestrator import cpu_model  # noqa: E402
+from stepsize.run_record import cpu_model  # noqa: E402
 
 
 # ------------------------------------------------------------------------------------ 1. breakdown

@@ -2,7 +2,7 @@
 
     python -m report jobs PROFILE [--count]
     python -m report aggregate --profile P --checks checks.json --bench bench.csv --out DIR --macros FILE
-                               [--runs-root .] [--benchmarks DIR]
+                               [--official-bench FILE] [--runs-root .] [--benchmarks DIR]
     python -m report figures   --profile P --tables DIR --out FIGDIR [--runs-root .]
     python -m report schedules --profile P --out FIGDIR --table table_schedules.tex
     python -m report plan      --profile P --batch NAME --out PLAN.json
@@ -38,8 +38,8 @@ def _jobs(args: argparse.Namespace) -> None:
 def _aggregate(args: argparse.Namespace) -> None:
     from report.aggregate import aggregate, read_theory
 
-    aggregate(load(args.profile), args.runs_root, read_theory(args.checks, args.bench), args.out, args.macros,
-              args.benchmarks)
+    theory = read_theory(args.checks, args.bench, args.official_bench)
+    aggregate(load(args.profile), args.runs_root, theory, args.out, args.macros, args.benchmarks)
 
 
 def _plan(args: argparse.Namespace) -> None:
@@ -169,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs-root", default=".", help="folder that holds results/<profile>/runs")
     p.add_argument("--checks", required=True, help="theory checks.json")
     p.add_argument("--bench", required=True, help="theory bench.csv")
+    p.add_argument("--official-bench", default=None,
+                   help="the official protocol's bench.csv (default: official/bench.csv beside --bench, "
+                        "absent = not run)")
     p.add_argument("--out", required=True, help="folder for the CSV and LaTeX tables")
     p.add_argument("--macros", required=True, help="LaTeX macros file to write")
     p.add_argument("--benchmarks", default=None, help="Snakemake benchmark folder of the training jobs")

@@ -26,6 +26,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from stepsize.run_record import cpu_model
+
 
 def quiet_local_scheduler(workflow: Any) -> bool:
     """Drop the job rate limiter of a local run's scheduler (module docstring); return whether it did."""
@@ -34,17 +36,6 @@ def quiet_local_scheduler(workflow: Any) -> bool:
         return False
     scheduler.job_rate_limiter = None
     return True
-
-
-def cpu_model() -> str:
-    """The CPU's model name from /proc/cpuinfo ("unknown CPU" elsewhere)."""
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return "unknown CPU"
-    return next(
-        (line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")), "unknown CPU"
-    )
 
 
 def write_record(

@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import yaml
 
 from report import orchestrator
+from stepsize import run_record
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,5 +68,5 @@ def test_a_real_snakemake_workflow_starts_without_the_rate_limiter_and_records_i
     assert record["outcome"] == "success" and record["scheduler"] == "greedy"
     assert record["jobs"] == 4  # three outputs and the target rule
     assert 0 < record["cpu_user_s"] + record["cpu_system_s"]
-    assert 0 < record["wall_s"] and record["cpu"] == orchestrator.cpu_model()
+    assert 0 < record["wall_s"] and record["cpu"] == run_record.cpu_model()
     assert (tmp_path / ".snakemake/log" / record["log"]).is_file()  # the run's own Snakemake log
