@@ -10,8 +10,10 @@ Runs ``snakemake --cores all`` (the README's main command, with the interpreter 
 - **orchestrator CPU**: the ``snakemake`` process's own user + system seconds (all its threads, not its
   children), sampled from ``/proc/PID/stat`` every 0.5 s until it exits; its share of the DAG's total
   CPU time (``RUSAGE_CHILDREN`` of this script: every process of the run);
-- **training load**: the CPU seconds over the wall seconds of the training jobs (Snakemake's benchmark
-  files, ``results/<profile>/benchmarks/train/*.tsv``), weighted by wall time;
+- **training load**: the CPU seconds over the wall seconds of the training processes (``python -m
+  stepsize.batch``), each sampled from ``/proc`` every 0.5 s from the first time it is seen to the last
+  (Snakemake's own benchmark files are no measure of it: they sample a job's CPU time every 30 s after
+  its first 30 s, so a 40-second job loses the CPU of its last 10);
 - the CPU model, so that a time always names its machine.
 
 To compare two commits side by side, run it twice in one session on the same machine, e.g. with a
@@ -45,17 +47,34 @@ def process_cpu_s(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def training_load(results: Path) -> tuple[float, float, int]:
-    """(CPU seconds, wall seconds, jobs) summed over the training jobs' Snakemake benchmark files."""
-    import pandas as pd
+class Trainers:
+    """The training processes seen so far: per PID, [first seen, last seen, CPU then, CPU now]."""
 
-    cpu = wall = 0.0
-    files = sorted((results / "benchmarks/train").glob("*.tsv"))
-    for tsv in files:
-        row = pd.read_csv(tsv, sep="\t").iloc[-1]
-        cpu += float(row["cpu_time"])
-        wall += float(row["s"])
-    return cpu, wall, len(files)
+    MARK = b"-m\x00stepsize.batch\x00"  # in /proc/PID/cmdline (arguments are NUL-separated)
+
+    def __init__(self) -> None:
+        self.seen: dict[int, list[float]] = {}
+
+    def sample(self) -> None:
+        now = time.monotonic()
+        for name in os.listdir("/proc"):
+            if not name.isdigit():
+                continue
+            try:
+                if self.MARK not in Path(f"/proc/{name}/cmdline").read_bytes():
+                    continue
+            except OSError:
+                continue
+            cpu = process_cpu_s(int(name))
+            if cpu is not None:
+                entry = self.seen.setdefault(int(name), [now, now, cpu, cpu])
+                entry[1], entry[3] = now, cpu
+
+    def load(self) -> tuple[float, float, int]:
+        """(CPU seconds, wall seconds, processes) over the sampled lifetimes."""
+        cpu = sum(e[3] - e[2] for e in self.seen.values())
+        wall = sum(e[1] - e[0] for e in self.seen.values())
+        return cpu, wall, len(self.seen)
 
 
 def main() -> None:
@@ -81,20 +100,22 @@ def main() -> None:
     started = time.perf_counter()
     proc = subprocess.Popen(command, cwd=checkout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     orchestrator = 0.0
+    trainers = Trainers()
     while proc.poll() is None:
         value = process_cpu_s(proc.pid)
         if value is not None:
             orchestrator = value
+        trainers.sample()
         time.sleep(0.5)
     wall = time.perf_counter() - started
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     total_cpu = children.ru_utime + children.ru_stime
     if proc.returncode != 0:
         raise SystemExit(f"snakemake exited with {proc.returncode} in {checkout} (see its .snakemake/log)")
-    train_cpu, train_wall, jobs = training_load(checkout / "results" / args.profile)
+    train_cpu, train_wall, jobs = trainers.load()
     print(
         "| commit | CPU | load at start | wall (min) | DAG CPU (min) | orchestrator CPU (s) | its share "
-        "| training jobs | training load |"
+        "| training processes | their load |"
     )
     print("|---|---|---|---|---|---|---|---|---|")
     print(

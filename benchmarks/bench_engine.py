@@ -116,7 +116,7 @@ def dag_fixed_cost(results: Path) -> None:
         raise SystemExit(f"--dag {results}: no training-job benchmark files in {results}/benchmarks/train")
     print(f"\n## Where the training jobs of the completed DAG in {results} spent their time")
     print("| phase | jobs | wall (s) | train | eval | start-up + set-up | fixed (rest) "
-          "| mean load (CPU / wall) |")
+          "| load as Snakemake samples it (a lower bound) |")
     print("|---|---|---|---|---|---|---|---|")
     for phase in ("tune", "final", "plateau", ""):
         row = dag_time.split(jobs, phase)

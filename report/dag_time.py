@@ -43,7 +43,9 @@ def job_times(results: Path) -> dict[str, dict[str, float]]:
 def split(jobs: dict[str, dict[str, float]], phase: str = "") -> dict[str, float] | None:
     """The jobs of ``phase`` (a job-name prefix: tune, final, plateau; "" = all) summed: ``jobs``,
     ``wall``, the shares (%) of ``train``/``eval``/``startup``/``fixed`` in their wall time, and their
-    mean ``load`` (%, CPU / wall); None when there is no such job."""
+    ``load`` (%, CPU / wall as Snakemake's benchmark files record it: they sample a job's CPU every 30 s
+    after its first 30 s, so this is a lower bound, low for short jobs; ``benchmarks/bench_dag.py``
+    samples the training processes every 0.5 s); None when there is no such job."""
     chosen = [j for name, j in jobs.items() if name.startswith(phase)]
     if not chosen:
         return None

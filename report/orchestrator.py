@@ -7,11 +7,12 @@ Each pass triggered by an event (a job started or finished) therefore starts one
 one-second chain: after N events the scheduler makes ~N passes a second, and every pass re-validates
 each ready job, re-evaluates its input functions and stats the inputs (``update_input_sizes``: the
 707 run records of ``aggregate``), then, with the ILP scheduler, solves an ILP in a CBC subprocess. On
-the 2-core machine that took 14 CPU-minutes of a 52-minute default DAG (AMD EPYC) from the training
-processes. A local run submits a handful of jobs per minute, so the limiter buys nothing there:
+the 2-core machine that took 14 CPU-minutes of a 52-minute default DAG (AMD EPYC), and 271 CPU-seconds
+of a 35-minute one (Intel Xeon, ``benchmarks/RESULTS.md``), its CBC subprocesses not counted, from the
+training processes. A local run submits a handful of jobs per minute, so the limiter buys nothing there:
 `quiet_local_scheduler` removes it when the workflow starts (``onstart``), and the default workflow
-profile picks the greedy scheduler (priorities kept, no ILP per pass). Cluster runs keep both: there
-the limiter throttles ``sbatch``.
+profile picks the greedy scheduler (priorities kept, no ILP per pass; the greedy choice applies to
+``--profile profiles/slurm`` too). Cluster runs keep the limiter: there it throttles ``sbatch``.
 
 `write_record` stores the process's CPU time beside its wall time (``onsuccess``/``onerror``), so that
 ``benchmarks/bench_engine.py --dag`` can print the orchestration share of a completed DAG.

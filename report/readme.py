@@ -102,9 +102,9 @@ def time_line(results: Path, run: DagRun) -> list[str]:
         return []
     return [
         f"- Time ({o['cpu']}, {o['cores']} cores): the training jobs spent {row['train']:.0f}% of their "
-        f"wall time training, {row['eval']:.0f}% evaluating and {row['startup']:.0f}% setting runs up, at "
-        f"a mean load of {row['load']:.0f}% of a core; the Snakemake process used {o['cpu_s']:.0f} CPU "
-        f"seconds, {o['share']:.1f}% of the machine's CPU time (`benchmarks/bench_engine.py --dag`)."
+        f"wall time training, {row['eval']:.0f}% evaluating and {row['startup']:.0f}% setting runs up; "
+        f"the Snakemake process used {o['cpu_s']:.0f} CPU seconds, {o['share']:.1f}% of the machine's CPU "
+        "time (`benchmarks/bench_engine.py --dag`)."
     ]
 
 
