@@ -214,12 +214,12 @@ NON_SCIENCE_KEYS = (("train", "threads"), ("train", "progress"), ("train", "chec
                     ("train", "keep_checkpoint"))
 
 
-def _lists(obj: Any) -> Any:
+def json_lists(obj: Any) -> Any:
     """``obj`` with tuples made lists, recursively (what a JSON round trip does to them)."""
     if isinstance(obj, dict):
-        return {k: _lists(v) for k, v in obj.items()}
+        return {k: json_lists(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_lists(v) for v in obj]
+        return [json_lists(v) for v in obj]
     return obj
 
 
@@ -227,8 +227,8 @@ def comparable(cfg: Any) -> Any:
     """``cfg`` without the keys of `NON_SCIENCE_KEYS`, tuples as lists (a config in memory and the same
     config read back from ``run.json`` compare equal), for resume and currency checks."""
     if not isinstance(cfg, dict):
-        return _lists(cfg)
-    out = _lists(cfg)
+        return json_lists(cfg)
+    out = json_lists(cfg)
     for section, key in NON_SCIENCE_KEYS:
         if isinstance(out.get(section), dict):
             out[section].pop(key, None)

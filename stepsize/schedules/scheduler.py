@@ -28,20 +28,12 @@ import numpy as np
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 
+from stepsize.run_record import json_lists
 from stepsize.schedules.registry import resolve, spec
 
 _DERIVED = ("_table", "_momentum_table", "_spec", "_warned_past_budget")
 #: Keys every state of a `BudgetSchedule` has (beside torch's own counters).
 _REQUIRED = ("name", "total_steps", "params", "last_epoch", "base_lrs")
-
-
-def _plain(value: Any) -> Any:
-    """Tuples as lists, recursively (a state read back from JSON or YAML compares equal)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    return value
 
 
 def momentum_key(group: dict[str, Any]) -> str | None:
@@ -131,7 +123,7 @@ class BudgetSchedule(LRScheduler):
         differences = []
         if state_dict["name"] != self.name:
             differences.append(f"name: saved {state_dict['name']!r}, this scheduler {self.name!r}")
-        saved, ours = _plain(state_dict["params"]), _plain(self.params)
+        saved, ours = json_lists(state_dict["params"]), json_lists(self.params)
         if not isinstance(saved, dict):
             differences.append(f"params: saved {saved!r}, not a mapping")
         else:
