@@ -25,10 +25,10 @@ def prose(tex: str) -> str:
     tex = re.sub(r"\\\\\[[^\]]*\]", r"\\\\ ", tex)   # a line break's spacing, \\[2pt]: layout
     tex = re.sub(r"(?<!\\)\\\[.*?\\\]", " ", tex, flags=re.S)   # display math, not the line break \\[2pt]
     tex = re.sub(r"\$[^$]*\$", " ", tex)
+    tex = re.sub(r"\\begin\{adjustbox\}\{[^}]*\}", " ", tex)   # layout options (before \\begin is dropped)
     tex = re.sub(r"\\(usepackage|documentclass|cite[pt]?|ref|cref|Cref|label|input|includegraphics|"
                  r"bibliography|bibliographystyle|IfFileExists|begin|end)\*?(\[[^\]]*\])?\{[^}]*\}", " ", tex)
     tex = re.sub(r"\[[^\]]*(width|margin|numbers|colorlinks|capitalise|section|htbp)[^\]]*\]", " ", tex)
-    tex = re.sub(r"\{adjustbox\}\{[^}]*\}", " ", tex)
     tex = re.sub(r"\\texttt\{[^}]*\}", " ", tex)   # file, profile and code names
     for token in ALLOWED:
         tex = tex.replace(token, " ")
