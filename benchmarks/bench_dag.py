@@ -1,10 +1,11 @@
 """A whole DAG, timed as a user runs it: wall time, the orchestrator's CPU, the training processes' load.
 
-    bin/with-env python benchmarks/bench_dag.py [--checkout DIR] [--profile mini] [-- SNAKEMAKE ARGS...]
+    bin/with-env python benchmarks/bench_dag.py --fresh [--checkout DIR] [--profile mini] [-- SNAKEMAKE ARGS]
 
 Runs ``snakemake --cores all`` (the README's main command, with the interpreter of this environment) in
 ``--checkout`` (default: this repository) from empty ``results/<profile>``, ``figures/<profile>`` and
-``paper/build/<profile>`` folders, and prints one Markdown row:
+``paper/build/<profile>`` folders (``--fresh`` deletes them first; without it, existing outputs are
+refused, never deleted, or kept as they are with ``--keep``), and prints one Markdown row:
 
 - **wall** time of the whole command;
 - **orchestrator CPU**: the ``snakemake`` process's own user + system seconds (all its threads, not its
@@ -82,14 +83,19 @@ def main() -> None:
     parser.add_argument(
         "--checkout", type=Path, default=ROOT, help="repository to run in (default: this one)"
     )
-    parser.add_argument("--profile", default="mini", help="profile name (its outputs are removed first)")
-    parser.add_argument("--keep", action="store_true", help="do not remove earlier outputs first")
+    parser.add_argument("--profile", default="mini", help="profile name")
+    parser.add_argument("--fresh", action="store_true", help="delete the profile's earlier outputs first")
+    parser.add_argument("--keep", action="store_true", help="time a run over the earlier outputs as they are")
     parser.add_argument("snakemake_args", nargs="*", help="extra snakemake arguments (after --)")
     args = parser.parse_args()
     checkout = args.checkout.resolve()
     if not (checkout / "Snakefile").is_file():
         raise SystemExit(f"--checkout {checkout}: no Snakefile there")
-    if not args.keep:
+    earlier = checkout / "results" / args.profile
+    if earlier.exists() and not (args.fresh or args.keep):
+        raise SystemExit(f"{earlier} exists: pass --fresh to delete it (and the profile's figures and paper) "
+                         "and time the DAG from empty results, or --keep to time a run over it")
+    if args.fresh:
         for sub in (f"results/{args.profile}", f"figures/{args.profile}", f"paper/build/{args.profile}"):
             shutil.rmtree(checkout / sub, ignore_errors=True)
     command = [sys.executable, "-m", "snakemake", "--cores", "all", *args.snakemake_args]
