@@ -4,8 +4,9 @@
     snakemake --cores all --configfile experiments/smoke.yaml    # tiny budgets (tests, CI)
     snakemake --profile profiles/slurm --configfile experiments/cifar10.yaml   # a cluster
 
-Runs (report.plan): tuning runs (every strategy x knob value x budget, tuning seed), then each strategy's
-choice on validation accuracy (rule `select`), then the final runs (strategy x budget x seed, judged on
+Runs (report.plan): tuning runs (every strategy x knob value x budget x tuning seed: the declared values,
+then a bracket round whose values depend on the first round's scores), then each strategy's choice on
+validation accuracy (rule `select`), then the final runs (strategy x budget x seed, judged on
 test) and the plateau runs. Each run has its own output, results/<profile>/{tune,runs,plateau}/.../run.json;
 a training *job* is a batch of runs executed in one process (stepsize.batch), one Snakemake rule per batch
 (`train_<batch>`, its outputs flagged `update` so that finished runs survive a rerun of their batch, which
@@ -217,6 +218,8 @@ rule plan:
     input:
         profile=f"{RES}/profile.json",
         selections=lambda wc: planning.plan_inputs(GRID, BATCH_BY_NAME[wc.batch])["selections"],
+        # a bracket-round job's values come from its strategy's round-1 scores (report.tuning.bracket_values)
+        records=lambda wc: planning.plan_inputs(GRID, BATCH_BY_NAME[wc.batch])["records"],
     output:
         f"{RES}/plans/{{batch}}.json",
     log:

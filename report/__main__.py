@@ -54,8 +54,21 @@ def _plan(args: argparse.Namespace) -> None:
         raise ProfileError(f"{args.profile}: no training job {args.batch!r}")
     batch = batches[args.batch]
     selections = {Path(f).stem: _read_json(f) for f in plan.plan_inputs(grid, batch)["selections"]}
+    records = _round_one_records(grid, batch)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(plan.plan(grid, batch, selections), indent=1))
+    Path(args.out).write_text(json.dumps(plan.plan(grid, batch, selections, records), indent=1))
+
+
+def _round_one_records(grid, batch) -> dict:
+    """The round-1 records a bracket-round plan's values come from (`report.plan.round_one_runs`); a
+    failed one is refused, as by `select`."""
+    from report import plan
+    from report.runs import refuse_failed
+    from stepsize.run_record import read_json
+
+    records = {r: read_json(r.record(grid.profile)) for r in plan.round_one_runs(grid, batch)}
+    refuse_failed({r: rec for r, rec in records.items() if rec}, {r: r.record(grid.profile) for r in records})
+    return records
 
 
 def _select(args: argparse.Namespace) -> None:

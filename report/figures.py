@@ -2,14 +2,18 @@
 
 - ``acc_vs_budget``: final test accuracy of each strategy's judged model vs budget: mean line, a dot per
   seed;
+- ``paired_panels`` (the paper's main figure): each strategy's paired difference to the tuned reference vs
+  budget with its 95% interval, a few strategies per panel;
 - ``acc_intervals`` and ``paired_differences`` (the results explorer's, not the paper's): that mean with
   its 95% interval, and each strategy's difference to a reference strategy on the same seed;
 - ``swa_gain``: accuracy gain of each averaging variant vs budget (mean over strategies), per
   strategy at the full budget, and against the schedule's mean LR over the averaging window;
 - ``tuning_curves``: validation accuracy vs each strategy's knob, one line per budget, the chosen value
   marked (the equal tuning budget made visible);
-- ``performance_profile``: AlgoPerf-style profiles ρ_s(τ) of updates to the validation targets;
-- ``anytime``: training loss and validation accuracy along the full-budget runs of a few strategies.
+- ``performance_profile``: AlgoPerf-style profiles ρ_s(τ) of the horizon-aware updates to the test-accuracy
+  targets of the tuned reference (`report.time_to_target`);
+- ``anytime``: training loss and validation accuracy along the full-budget runs of a few strategies (the
+  only runs evaluated along the way, `report.grid.Grid.anytime_strategies`).
 
 Each function returns its figure; `make_all` saves those of FIGURES. The paper's figures show every
 seed; the tables give the intervals. notebooks/results_explorer.ipynb calls every function here, so it
@@ -30,7 +34,7 @@ import seaborn as sns
 from report.grid import Grid
 from report.latex import VARIANT_NAMES, display_name
 
-FIGURES = ("acc_vs_budget", "swa_gain", "tuning_curves", "performance_profile", "anytime")
+FIGURES = ("acc_vs_budget", "paired_panels", "swa_gain", "tuning_curves", "performance_profile", "anytime")
 sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
 
 
@@ -161,6 +165,62 @@ def paired_differences(final: pd.DataFrame, grid: Grid, reference: str) -> plt.F
     return fig
 
 
+PANEL_SIZE = 6  # strategies per panel of `paired_panels`: few enough lines to tell apart
+Y_CAP = 8.0  # points: `paired_panels` marks means beyond it at the panel's edge
+
+
+def paired_panels(final: pd.DataFrame, grid: Grid, reference: str | None = None) -> plt.Figure:
+    """The paper's main figure: each strategy's paired test-accuracy difference to the tuned ``reference``
+    (cosine by default) against budget, mean and 95% t-interval over seeds, in panels of at most
+    `PANEL_SIZE` strategies (profile order, so families stay together), each panel with its own distinct
+    colours. The y-range of a panel covers its intervals up to a cap of ±`Y_CAP` points; a mean beyond it
+    is drawn at the edge as a triangle and labelled with its value, so one failed strategy cannot
+    flatten every other line."""
+    import numpy as np
+
+    from report.tables import paired_to_reference
+
+    reference = reference or grid.report["cosine"]
+    table = paired_to_reference(final, reference)
+    others = [s for s in grid.strategies if s != reference and s in set(table["strategy"])]
+    chunks = [others[i:i + PANEL_SIZE] for i in range(0, len(others), PANEL_SIZE)] or [[]]
+    cols = min(2, len(chunks))
+    rows_n = -(-len(chunks) // cols)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(3.4 * cols, 2.5 * rows_n), squeeze=False, sharex=True)
+    markers = ("o", "s", "^", "D", "v", "P")
+    for ax, chunk in zip(axes.flat, chunks, strict=False):
+        sub = table[table["strategy"].isin(chunk)]
+        spread = pd.concat([sub["ci_low"], sub["ci_high"], sub["mean"]]).dropna()
+        low = max(float(spread.min()) if len(spread) else -1.0, -Y_CAP)
+        high = min(float(spread.max()) if len(spread) else 1.0, Y_CAP)
+        pad = 0.08 * max(high - low, 1.0)
+        low, high = min(low, 0.0) - pad, max(high, 0.0) + pad
+        for k, (color, strategy) in enumerate(zip(sns.color_palette("colorblind", len(chunk)), chunk,
+                                                   strict=True)):
+            rows = sub[sub["strategy"] == strategy].sort_values("percent")
+            x = rows["percent"].to_numpy(float) * 1.04 ** (k - (len(chunk) - 1) / 2)
+            mean = rows["mean"].to_numpy(float)
+            shown = np.clip(mean, low, high)
+            ax.errorbar(x, shown, yerr=[np.clip(shown - rows["ci_low"].fillna(rows["mean"]), 0, None),
+                                        np.clip(rows["ci_high"].fillna(rows["mean"]) - shown, 0, None)],
+                        color=color, marker=markers[k % len(markers)], markersize=3.5, linewidth=1.0,
+                        capsize=2, label=display_name(grid, strategy, tex=False))
+            for xi, mi, si in zip(x, mean, shown, strict=True):
+                if np.isfinite(mi) and mi != si:
+                    ax.annotate(f"{mi:+.0f}", (xi, si), fontsize=6, color=color, ha="center",
+                                va="top" if mi < si else "bottom")
+        ax.set_ylim(low, high)
+        ax.axhline(0, color="black", linewidth=0.8)
+        _budget_axis(ax, grid, "budget")
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=6.5, frameon=False, loc="best")
+    for ax in list(axes.flat)[len(chunks):]:
+        ax.set_visible(False)
+    fig.supylabel(f"test acc. − {display_name(grid, reference, tex=False)} (points)", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def swa_gain(final: pd.DataFrame, gains: pd.DataFrame, interaction: pd.DataFrame, grid: Grid) -> plt.Figure:
     """Left: averaging gain vs budget, averaged over strategies within each seed (dots) and over seeds
     (line). Middle: mean gain per strategy at the full budget. Right: that gain against the schedule's
@@ -211,8 +271,9 @@ def swa_gain(final: pd.DataFrame, gains: pd.DataFrame, interaction: pd.DataFrame
 
 
 def tuning_curves(tuning: pd.DataFrame, grid: Grid) -> plt.Figure:
-    """One panel per tuned strategy: validation accuracy vs its knob (log scale), a line per budget; the
-    chosen value of each budget circled."""
+    """One panel per tuned strategy: validation accuracy (mean over the tuning seeds) vs its knob on a log
+    axis, a line per budget through every value tried (the bracket round's values marked ×, the seeds'
+    range a thin bar); the chosen value of each budget circled."""
     strategies = [s for s in grid.strategies if s in set(tuning["strategy"])]
     cols = 6
     rows = max(1, -(-len(strategies) // cols))
@@ -226,19 +287,17 @@ def tuning_curves(tuning: pd.DataFrame, grid: Grid) -> plt.Figure:
             line = sub[sub["budget"] == b.label].sort_values("value")
             if line.empty:
                 continue
-            ax.plot(
-                line["value"],
-                line["val_acc"],
-                marker="o",
-                markersize=2.5,
-                linewidth=1.0,
-                color=colors[b.label],
-                label=f"{b.percent}%",
-            )
+            color = colors[b.label]
+            ax.plot(line["value"], line["val_acc"], marker="o", markersize=2.5, linewidth=1.0, color=color,
+                    label=f"{b.percent}%")
+            if {"val_acc_min", "val_acc_max"} <= set(line.columns):
+                ax.vlines(line["value"], line["val_acc_min"], line["val_acc_max"], color=color, linewidth=0.6,
+                          alpha=0.6)
+            if "round" in line.columns:
+                extra = line[line["round"] == 2]
+                ax.scatter(extra["value"], extra["val_acc"], s=14, marker="x", linewidths=0.8, color=color)
             chosen = line[line["chosen"].astype(bool)]
-            ax.scatter(
-                chosen["value"], chosen["val_acc"], s=28, facecolors="none", edgecolors=colors[b.label]
-            )
+            ax.scatter(chosen["value"], chosen["val_acc"], s=28, facecolors="none", edgecolors=color)
         ax.set_xscale("log")
         ax.set_title(display_name(grid, strategy, tex=False), fontsize=6.5)
         ax.set_xlabel(str(sub["knob"].iloc[0]).split(".")[-1], fontsize=6)
@@ -256,7 +315,7 @@ def tuning_curves(tuning: pd.DataFrame, grid: Grid) -> plt.Figure:
         ncol=len(labels),
         fontsize=7,
         frameon=False,
-        title="budget",
+        title="budget (cross: a bracket-round value; circle: the chosen one; bar: range over the seeds)",
         title_fontsize=7,
     )
     fig.tight_layout(rect=(0, 0, 1, 0.93))
@@ -264,8 +323,9 @@ def tuning_curves(tuning: pd.DataFrame, grid: Grid) -> plt.Figure:
 
 
 def performance_profile(curves: pd.DataFrame, scores: pd.DataFrame, grid: Grid) -> plt.Figure:
-    """ρ_s(τ): the share of (target, seed) problems a strategy solves within τ × the fastest's updates;
-    the legend is ordered by score (area under the curve)."""
+    """ρ_s(τ): the share of (target, seed) problems a strategy solves within τ × the fastest's updates
+    (horizon-aware: the smallest budget whose final run reaches the target on test); the legend is
+    ordered by score (area under the curve)."""
     fig, ax = plt.subplots(figsize=(6.4, 3.4))
     order = list(scores["strategy"])
     colors = dict(zip(grid.strategies, _palette(len(grid.strategies)), strict=True))
@@ -284,7 +344,7 @@ def performance_profile(curves: pd.DataFrame, scores: pd.DataFrame, grid: Grid) 
         )
     ax.set_xlim(1.0, float(grid.report["r_max"]))
     ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("τ (updates / fastest strategy's updates to the target)")
+    ax.set_xlabel("τ (budget reaching the target / fastest strategy's)")
     ax.set_ylabel("share of problems solved")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=6, frameon=False)
     return fig
@@ -292,10 +352,10 @@ def performance_profile(curves: pd.DataFrame, scores: pd.DataFrame, grid: Grid) 
 
 def anytime(evals: pd.DataFrame, curves: pd.DataFrame, grid: Grid) -> plt.Figure:
     """Training loss (running mean) and validation accuracy of the judged model at the evaluation
-    points, full budget."""
+    points, full budget, of the strategies evaluated there (`Grid.anytime_strategies`). No target lines:
+    the targets are test accuracies reached at the end of a budget (`report.time_to_target`)."""
     full = grid.full.label
-    chosen = [s for s in grid.report["anytime_strategies"] if s in grid.strategies]
-    chosen = chosen or list(grid.strategies)[:5]
+    chosen = grid.anytime_strategies()
     fig, axes = plt.subplots(1, 2, figsize=(7.2, 3.0))
     for color, strategy in zip(sns.color_palette("tab10", len(chosen)), chosen, strict=True):
         label = display_name(grid, strategy, tex=False)
@@ -314,13 +374,11 @@ def anytime(evals: pd.DataFrame, curves: pd.DataFrame, grid: Grid) -> plt.Figure
         if len(e):
             acc = e.groupby("step")["judged_val_acc"].mean()
             axes[1].plot(acc.index, acc.values, marker="o", markersize=3, color=color, label=label)
-    for target in grid.report["targets"]:
-        axes[1].axhline(100 * float(target), color="grey", linewidth=0.6, linestyle=":")
     axes[0].set_xlabel("iteration")
     axes[0].set_ylabel("training loss (running mean)")
     axes[0].set_yscale("log")
     axes[1].set_xlabel("iteration")
-    axes[1].set_ylabel("validation accuracy (%); dotted: targets")
+    axes[1].set_ylabel("validation accuracy (%)")
     axes[1].legend(fontsize=7, frameon=False)
     fig.tight_layout()
     return fig
@@ -340,6 +398,7 @@ def make_all(grid: Grid, tables_dir: str | Path, curves: pd.DataFrame, out_dir: 
         raise FileNotFoundError(f"{t / missing[0]}: no such table (`python -m report aggregate` writes it)")
     final = pd.read_csv(t / "final.csv")
     save(acc_vs_budget(final, grid), out_dir, "acc_vs_budget")
+    save(paired_panels(final, grid), out_dir, "paired_panels")
     save(
         swa_gain(final, pd.read_csv(t / "swa_gains.csv"), pd.read_csv(t / "swa_interaction.csv"), grid),
         out_dir,

@@ -5,8 +5,9 @@ tuning protocol, the overrides common to every run and the strategies. A strateg
 dotted-key overrides plus, optionally:
 
 - ``tune: {dotted key: [values]}``: its main knob (peak LR, Schedule-Free's scale, Prodigy's ``d_coef``,
-  DoG's ``reps_rel``, OSGM's multiplier, UBA's φ), every strategy over ``tuning.grid_size`` values, the
-  best chosen on validation accuracy per budget (`report.tuning`);
+  DoG's ``reps_rel``, OSGM's multiplier, UBA's φ or peak LR), every strategy over ``tuning.grid_size``
+  declared values plus ``tuning.bracket`` values of the bracket round, each run with every tuning seed,
+  the best mean chosen on validation accuracy per budget (`report.tuning`);
 - ``inherit: {dotted key: strategy}``: a value taken from another strategy's choice at the same budget
   (UBA trains at cosine's chosen peak LR, as a strategy of cosine's family);
 - ``reuse: {when: {dotted key: value}, from: strategy}``: at that knob value the run equals the other
@@ -27,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from report import protocol
 from report.grid_schema import (
     ANYTIME_DEFAULTS,
     BATCHING_BY,
@@ -212,6 +214,33 @@ def _budget_seeds(raw: Any, budgets: list[Budget], seeds: list[int], source: str
     return out
 
 
+def _tuning(raw: Any, source: str, finals: list[list[int]]) -> dict[str, Any]:
+    """``tuning``, defaults filled in: ``seeds`` a non-empty list of seeds that are no final seed (the old
+    scalar ``seed: s`` reads as ``seeds: [s]``), ``grid_size`` >= 2 declared values, ``bracket`` >= 0 values
+    added by the bracket round, spaced by ``factor`` > 1 (`report.tuning.bracket_values`)."""
+    key = "tuning.seeds"
+    if isinstance(raw, dict) and "seed" in raw:
+        if "seeds" in raw:
+            raise _error(source, "tuning.seed", "give `seeds` (a list) or the old `seed`, not both")
+        key = "tuning.seed"
+        raw = {**{k: v for k, v in raw.items() if k != "seed"}, "seeds": [raw["seed"]]}
+    tuning = _mapping(raw, source, "tuning", TUNING_DEFAULTS)
+    tuning["seeds"] = _seeds(tuning["seeds"], source, key)
+    if not tuning["seeds"]:
+        raise _error(source, key, "must list at least one seed, got []")
+    for seed in tuning["seeds"]:
+        if any(seed in own for own in finals):
+            raise _error(source, key, f"{seed} is also a final seed (tuning and judging must not share runs)")
+    if not _is_int_at_least(tuning["grid_size"], 2):
+        raise _error(source, "tuning.grid_size", f"must be an integer >= 2, got {tuning['grid_size']!r}")
+    if not _is_int_at_least(tuning["bracket"], 0):
+        raise _error(source, "tuning.bracket", f"must be an integer >= 0, got {tuning['bracket']!r}")
+    if not _is_number(tuning["factor"]) or tuning["factor"] <= 1:
+        raise _error(source, "tuning.factor", f"must be a number > 1, got {tuning['factor']!r}")
+    tuning["factor"] = float(tuning["factor"])
+    return tuning
+
+
 def _strategy(label: Any, raw: Any, source: str, grid_size: int) -> Strategy:
     where = f"strategies.{label}"
     if not isinstance(label, str) or not LABEL_PATTERN.match(label):
@@ -307,16 +336,7 @@ def from_dict(raw: dict[str, Any], source: str = "<dict>") -> Grid:
     if len(seeds) < 2:
         raise _error(source, "seeds", "the claims need at least two paired seeds")
     budget_seeds = _budget_seeds(raw.get("seeds_by_budget"), budgets, seeds, source)
-    tuning = _mapping(raw["tuning"], source, "tuning", TUNING_DEFAULTS)
-    _seeds([tuning["seed"]], source, "tuning.seed")
-    if any(tuning["seed"] in own for own in [seeds, *budget_seeds.values()]):
-        raise _error(
-            source,
-            "tuning.seed",
-            f"{tuning['seed']} is also a final seed (tuning and judging must not share runs)",
-        )
-    if not _is_int_at_least(tuning["grid_size"], 2):
-        raise _error(source, "tuning.grid_size", f"must be an integer >= 2, got {tuning['grid_size']!r}")
+    tuning = _tuning(raw["tuning"], source, [seeds, *budget_seeds.values()])
     if not isinstance(tuning["per_budget"], bool):
         raise _error(source, "tuning.per_budget", f"must be true or false, got {tuning['per_budget']!r}")
     if tuning["metric"] != "val_acc":
@@ -356,14 +376,11 @@ def from_dict(raw: dict[str, Any], source: str = "<dict>") -> Grid:
     train_config = raw["train_config"]
     if not isinstance(train_config, str) or not train_config:
         raise _error(source, "train_config", f"must be the path of a config file, got {train_config!r}")
+    if isinstance(raw.get("report"), dict) and "targets" in raw["report"]:  # report.time_to_target
+        raise _error(source, "report.targets",
+                     "not set by hand: each budget's target is the tuned reference's (report.cosine) mean "
+                     "test accuracy there")
     report = _report(raw.get("report"), source, strategies)
-    targets = report["targets"]
-    if (
-        not isinstance(targets, list)
-        or not targets
-        or not all(isinstance(t, int | float) and not isinstance(t, bool) and 0 < t < 1 for t in targets)
-    ):
-        raise _error(source, "report.targets", f"must be a list of accuracies in (0, 1), got {targets!r}")
     batching = _mapping(raw.get("batching"), source, "batching", BATCHING_DEFAULTS)
     if batching["by"] not in BATCHING_BY:
         raise _error(source, "batching.by", f"must be one of {list(BATCHING_BY)}, got {batching['by']!r}")
@@ -391,6 +408,8 @@ def from_dict(raw: dict[str, Any], source: str = "<dict>") -> Grid:
         description=description or "",
         source=source,
         budget_seeds=budget_seeds,
+        protocol_hash=protocol.protocol_hash(raw),
+        protocol_history=protocol.history(raw.get("protocol_history"), source),
     )
 
 

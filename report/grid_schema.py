@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 #: A strategy label: a path component under results/<profile>/ (never ``.`` or ``..``).
@@ -17,6 +18,7 @@ REQUIRED_KEYS = ("profile", "train_config", "seeds", "strategies", "tuning")
 KNOWN_KEYS = {
     "profile",
     "description",
+    "protocol_history",  # the protocol's changes (report.protocol)
     "train_config",
     "full_budget_steps",
     "budget_fractions",
@@ -37,7 +39,12 @@ KNOWN_KEYS = {
 STRATEGY_KEYS = ("tune", "inherit", "reuse", "output")  # reserved keys of a strategy; others are dotted keys
 OUTPUTS = ("off", "tail", "ema", "swalr", "poly")
 ANYTIME_DEFAULTS: dict[str, Any] = {"fractions": [0.1 * i for i in range(1, 11)], "splits": ["val"]}
-TUNING_DEFAULTS: dict[str, Any] = {"seed": 1000, "grid_size": 3, "per_budget": True, "metric": "val_acc"}
+#: ``seeds``: the tuning seeds (never final seeds; the old scalar ``seed: s`` reads as ``seeds: [s]``);
+#: ``grid_size``: declared values per knob; ``bracket``: values added per tuning budget by the bracket round
+#: (`report.tuning.bracket_values`), whose ratio is ``factor``.
+TUNING_DEFAULTS: dict[str, Any] = {
+    "seeds": [1000], "grid_size": 3, "bracket": 0, "factor": 2.0, "per_budget": True, "metric": "val_acc",
+}
 PLATEAU_DEFAULTS: dict[str, Any] = {"strategy": None, "multiple": 4, "seeds": []}
 BATCHING_DEFAULTS: dict[str, Any] = {"by": "strategy", "max_runs": 40}
 BATCHING_BY = ("strategy", "budget", "count")
@@ -77,8 +84,10 @@ REPORT_DEFAULTS: dict[str, Any] = {
     "small_budget_max_fraction": 0.25,
     "equivalence_margin_pp": 0.5,  # +/- margin (accuracy points) of the equivalence/non-inferiority claims
     "lr_free_margin_pp": 1.0,  # delta of "the learning-rate-free methods land within delta"
-    "targets": [0.80, 0.83, 0.85],  # validation-accuracy targets of the time-to-target profiles
+    # no `targets`: the time-to-target targets are results, the tuned reference's mean test accuracy at
+    # each budget (report.time_to_target); a profile that sets them is refused (report.grid)
     "r_max": 4.0,  # AlgoPerf's cut-off of the performance profiles
+    # the anytime figure's strategies: the only ones evaluated along their full-budget runs
     "anytime_strategies": ["cosine", "linear", "multistep", "sf_sgd", "osgm"],
 }
 
@@ -132,6 +141,8 @@ class Grid:
     description: str = ""
     source: str = "<dict>"
     budget_seeds: dict[str, list[int]] = field(default_factory=dict)  # budget label -> its own seeds
+    protocol_hash: str = ""  # report.protocol.protocol_hash of the profile
+    protocol_history: list[dict[str, Any]] = field(default_factory=list)  # report.protocol.history
 
     # ----------------------------------------------------------------------------------------------
     def budget(self, label: str) -> Budget:
@@ -156,6 +167,16 @@ class Grid:
         """The budgets tuning runs at: every one (per-budget tuning), or the full one (transferred)."""
         return list(self.budgets) if self.tuning["per_budget"] else [self.full]
 
+    @property
+    def tuning_seeds(self) -> list[int]:
+        """The tuning seeds: every knob value is run once with each (its score is the mean)."""
+        return [int(seed) for seed in self.tuning["seeds"]]
+
+    def tuning_size(self) -> int:
+        """Values a tuned strategy tries per tuning budget: ``grid_size`` declared + ``bracket`` added,
+        the same for every strategy (× the tuning seeds: its tuning runs per budget)."""
+        return int(self.tuning["grid_size"]) + int(self.tuning["bracket"])
+
     def section(self, strategy: str, section: str) -> dict[str, Any]:
         """The overrides of one config section (``optimizer``, ``schedule``, ...) a strategy runs with
         (knob and inherited values not included). A strategy that sets the whole section to a mapping
@@ -174,6 +195,17 @@ class Grid:
         """A dotted key's value for a strategy (its override, else the common one, else ``default``)."""
         section, _, leaf = key.partition(".")
         return self.section(strategy, section).get(leaf, default)
+
+    def optimizer_name(self, strategy: str) -> str:
+        """The optimizer a strategy's runs use: its own or the common one, else the base training config's
+        (``train_config``), else the training core's default."""
+        name = self.strategy_value(strategy, "optimizer.name")
+        if name is None:
+            from stepsize import config
+
+            base = config.load_yaml(self.train_config) if Path(self.train_config).is_file() else {}
+            name = (base.get("optimizer") or {}).get("name") or config.DEFAULTS["optimizer"]["name"]
+        return str(name)
 
     def overrides(
         self, strategy: str, budget: Budget, seed: int, knobs: dict[str, Any], phase: str = "final"
@@ -194,11 +226,19 @@ class Grid:
         merged["train.seed"] = int(seed)
         return merged
 
+    def anytime_strategies(self) -> list[str]:
+        """The anytime figure's strategies: ``report.anytime_strategies`` that are strategies of the
+        profile, else the first five."""
+        chosen = [s for s in self.report["anytime_strategies"] if s in self.strategies]
+        return chosen or list(self.strategies)[:5]
+
     def phase_overrides(self, phase: str, strategy: str, budget: Budget) -> dict[str, Any]:
         """What a phase evaluates: tuning runs only the validation split at the end (and only the average
-        the strategy is judged on); final runs the test and validation splits, and, at the full budget,
-        the validation split along the way (time to target: the judged model only, so a strategy judged
-        on its raw model skips the running average there); plateau runs test and validation."""
+        the strategy is judged on); final runs the test and validation splits, and, only where a figure
+        reads them (the anytime figure's strategies, `anytime_strategies`, at the full budget), the
+        ``anytime.splits`` along the way too (the judged model only, so a strategy judged on its raw model
+        skips the running average there); plateau runs test and validation. Time to target needs no
+        evaluation along a run: it judges each budget's final run (`report.time_to_target`)."""
         output = self.strategies[strategy].output
         if phase == "tune":
             return {
@@ -208,7 +248,7 @@ class Grid:
                 "eval.at_fractions": [],
                 "swa.variants": [] if output == "off" else [output],
             }
-        along = phase == "final" and budget == self.full
+        along = phase == "final" and budget == self.full and strategy in self.anytime_strategies()
         running = "off" if output == "swalr" else output  # the SWALR branch runs after the base run
         return {
             "eval.final": ["test", "val"],
@@ -226,7 +266,8 @@ class Grid:
         return common.get("name") if isinstance(common, dict) else self.common.get("optimizer.name")
 
     def uba_phis(self) -> dict[str, tuple[float, ...]]:
-        """UBA strategies -> the φ values they train with (their knob grid, or their fixed φ)."""
+        """UBA strategies -> the φ values they train with: their declared φ values when φ is their knob
+        (the bracket round's values depend on the tuning results), else their fixed φ."""
         found = {}
         for label, s in self.strategies.items():
             if self.strategy_value(label, "schedule.name") != "uba":

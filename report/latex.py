@@ -297,9 +297,23 @@ def _estimate(r: pd.Series) -> str:
     return escape(r["detail"]) if r["detail"] else "--"
 
 
+def _p(value: float) -> str:
+    if not math.isfinite(value):
+        return "--"
+    return "$<$0.001" if value < 0.001 else number(value, 3)
+
+
+def _verdict_cell(r: pd.Series) -> str:
+    """The verdict after Holm's correction, with the raw one beside it where the correction changed it."""
+    raw, final = str(r.get("raw_verdict", r["verdict"])), str(r["verdict"])
+    return final if raw == final else f"{final} (raw: {raw})"
+
+
 def claims_table(claims: pd.DataFrame) -> str:
-    """Claim, setting, our estimate with its interval, verdict, its margin in half-widths and the
-    minimum detectable effect (80% power) at the study's seeds."""
+    """Claim, setting, our estimate with its raw interval, the Holm-adjusted p-value, the verdict after
+    the correction (the raw one beside it where they differ), its margin in half-widths of the corrected
+    interval and the minimum detectable effect (80% power) at the study's seeds, with, for a row left
+    inconclusive, the seeds that would decide its observed effect in parentheses."""
     body, previous = [], None
     for _, r in claims.iterrows():
         first = r["claim_id"] != previous
@@ -307,13 +321,29 @@ def claims_table(claims: pd.DataFrame) -> str:
         claim = f"{r['claim']} \\citep{{{r['source']}}}" if first else ""
         margin = number(r["margin"], 1) if math.isfinite(r["margin"]) else "--"
         mde = number(r["mde"]) if math.isfinite(r["mde"]) else "--"
-        body.append([claim, escape(r["setting"]), _estimate(r), r["verdict"], margin, mde])
+        needed = r.get("seeds_needed", math.nan)
+        if isinstance(needed, float) and not math.isnan(needed):
+            mde += f" ({needed:.0f})" if math.isfinite(needed) else " ($>$1000)"
+        setting = escape(r["setting"]) + ("" if r.get("deciding", True) else " (shown)")
+        p_holm = _p(r.get("p_holm", math.nan))
+        body.append([claim, setting, _estimate(r), p_holm, _verdict_cell(r), margin, mde])
     level = number(100 * CONFIDENCE, 0)
     columns = (
-        ">{\\raggedright}p{0.25\\linewidth}>{\\raggedright}p{0.14\\linewidth}"
-        ">{\\raggedright}p{0.26\\linewidth}>{\\raggedright}p{0.11\\linewidth}cc"
+        ">{\\raggedright}p{0.24\\linewidth}>{\\raggedright}p{0.13\\linewidth}"
+        ">{\\raggedright}p{0.22\\linewidth}c>{\\raggedright}p{0.13\\linewidth}cc"
     )
-    return _tabular(columns, ["Claim", "Setting", f"Ours ({level}\\% CI)", "Verdict", "Margin", "MDE"], body)
+    header = ["Claim", "Setting", f"Ours (raw {level}\\% CI)", "$p$ (Holm)", "Verdict", "Margin", "MDE"]
+    return _tabular(columns, header, body)
+
+
+def claim_tests_table(claims: tuple) -> str:
+    """Each claim as its source states it (paraphrased), the claim as tested and the test its verb calls
+    for: "beats"/"surpasses" → superiority, "at least as good"/"matches or exceeds" → non-inferiority,
+    "matches" → equivalence (equivalent / exceeded / worse), a bootstrap ratio, a deterministic count."""
+    body = [[f"{c.wording} \\citep{{{c.source}}}", c.text, c.test_type] for c in claims]
+    columns = (">{\\raggedright}p{0.34\\linewidth}>{\\raggedright}p{0.40\\linewidth}"
+               ">{\\raggedright\\arraybackslash}p{0.18\\linewidth}")
+    return _tabular(columns, ["Source's claim (paraphrased)", "As tested here", "Test"], body)
 
 
 def _knob_value(value: float) -> str:
@@ -321,9 +351,11 @@ def _knob_value(value: float) -> str:
 
 
 def tuning_table(grid: Grid, selections: dict) -> str:
-    """Each strategy's knob and its chosen value per budget (on validation); ``*`` marks a value at the
-    edge of the grid, where the best may lie outside it."""
+    """Each strategy's knob, its declared values + the bracket round's count, and its chosen value per
+    budget (best mean validation accuracy over the tuning seeds); ``*`` marks a choice at the cap of the
+    values tried (the largest or smallest after the bracket round), where the best may lie further out."""
     body = []
+    bracket = int(grid.tuning["bracket"])
     for strategy, s in grid.strategies.items():
         sel = selections.get(strategy) or {}
         if not s.knob or not sel:
@@ -331,39 +363,51 @@ def tuning_table(grid: Grid, selections: dict) -> str:
         cells = []
         for b in grid.budgets:
             entry = sel["budgets"][b.label]
-            mark = "$^*$" if entry.get("edge") else ""
+            mark = "$^*$" if entry.get("at_cap") else ""
             cells.append(f"{_knob_value(entry['value'])}{mark}")
-        grid_text = ", ".join(_knob_value(v) for v in s.values)
+        grid_text = ", ".join(_knob_value(v) for v in s.values) + (f" + {bracket}" if bracket else "")
         body.append([display_name(grid, strategy), f"\\texttt{{{escape(s.knob)}}}", grid_text, *cells])
-    return _tabular("lll" + "c" * len(grid.budgets), ["Strategy", "Knob", "Grid", *budget_header(grid)], body)
+    header = ["Strategy", "Knob", "Declared values + bracket" if bracket else "Declared values"]
+    return _tabular("lll" + "c" * len(grid.budgets), [*header, *budget_header(grid)], body)
 
 
 def uba_table(choices: pd.DataFrame, grid: Grid) -> str:
-    """UBA's validation accuracy per phi and budget (at cosine's chosen LR); the chosen phi in bold."""
+    """UBA's tuning per budget (`report.tables.uba_choices`): every value of its knob tried (declared, then
+    the bracket round's) with its validation accuracy (%, mean over the tuning seeds), the chosen one in
+    bold, and the φ and peak LR of the chosen run."""
     if choices.empty:
         return _tabular("l", ["UBA"], [["not in this grid"]])
-    phis = [c.removeprefix("val_acc_phi") for c in choices.columns if c.startswith("val_acc_phi")]
+    knob = str(choices["knob"].iloc[0])
+    name = {"schedule.phi": "$\\varphi$", "optimizer.lr": "peak LR"}.get(knob, f"\\texttt{{{escape(knob)}}}")
     body = []
-    for _, r in choices.iterrows():
-        cells = []
-        for phi in phis:
-            value = number(r[f"val_acc_phi{phi}"])
-            cells.append(f"\\textbf{{{value}}}" if float(phi) == float(r["phi"]) else value)
-        body.append([f"{int(r['percent'])}\\%", _knob_value(r["inherited_lr"]), *cells])
-    return _tabular("lc" + "c" * len(phis), ["Budget", "Peak LR", *(f"$\\varphi={p}$" for p in phis)], body)
+    for _, rows in choices.groupby("percent", sort=True):
+        tried = []
+        for _, r in rows.sort_values("value").iterrows():
+            cell = f"{_knob_value(r['value'])}: {number(r['val_acc'])}"
+            mark = "$^*$" if bool(r["at_cap"]) else ""
+            tried.append(f"\\textbf{{{cell}}}{mark}" if bool(r["chosen"]) else cell)
+        best = rows[rows["chosen"].astype(bool)].iloc[0]
+        percent = f"{int(best['percent'])}\\%"
+        body.append([percent, _knob_value(best["phi"]), _knob_value(best["lr"]), ", ".join(tried)])
+    columns = "lcc>{\\raggedright\\arraybackslash}p{0.55\\linewidth}"
+    return _tabular(columns, ["Budget", "$\\varphi$", "Peak LR", f"{name} tried: val.\\ acc.\\ (\\%)"], body)
 
 
 def profile_table(scores: pd.DataFrame, grid: Grid) -> str:
-    """Performance-profile score, share of problems solved within r_max, and median updates to each
-    validation-accuracy target (--: not reached by most seeds)."""
-    targets = [float(t) for t in grid.report["targets"]]
+    """Performance-profile score, share of problems solved within r_max, and median updates to each target
+    (`report.time_to_target`: one per budget, the tuned reference's mean test accuracy there; a column per
+    target, headed by its budget and value; --: not reached by most seeds at any budget)."""
+    budgets = [b for b in grid.budgets if f"median_updates_{b.label}" in scores.columns]
     body = []
     for _, r in scores.iterrows():
         medians = []
-        for t in targets:
-            v = r[f"median_updates_{round(1000 * t)}"]
+        for b in budgets:
+            v = r[f"median_updates_{b.label}"]
             medians.append("--" if not math.isfinite(v) else f"{v:.0f}")
         solved = number(100 * r["solved"], 0) if math.isfinite(r["solved"]) else "--"
         body.append([display_name(grid, str(r["strategy"])), number(r["score"]), solved, *medians])
-    header = ["Strategy", "Score", "Solved (\\%)", *(f"{100 * t:g}\\%" for t in targets)]
-    return _tabular("lcc" + "r" * len(targets), header, body)
+    first = scores.iloc[0] if len(scores) else {}
+    targets = [number(float(first.get(f"target_{b.label}", math.nan))) for b in budgets]
+    heads = [f"{b.percent}\\%: {t}" for b, t in zip(budgets, targets, strict=True)]
+    header = ["Strategy", "Score", "Solved (\\%)", *heads]
+    return _tabular("lcc" + "r" * len(budgets), header, body)

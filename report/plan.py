@@ -3,7 +3,10 @@
 Three phases, each a set of runs with one output folder per run:
 
 - ``tune``: every strategy at every value of its knob, at every budget (per-budget tuning) or at the
-  full budget only, with the tuning seed: ``results/<p>/tune/<strategy>/b<pct>/k<i>/run.json``;
+  full budget only, with every tuning seed: ``results/<p>/tune/<strategy>/b<pct>/k<i>/s<seed>/run.json``.
+  Round 1 is the declared values (k0 .. k<grid_size - 1>); round 2, the bracket round, ``tuning.bracket``
+  more values (k<grid_size> ...) that depend on round 1's scores at that budget
+  (`report.tuning.bracket_values`), so their plan is written once the round-1 records exist;
 - ``final``: every strategy at its chosen knob (`report.tuning`), every budget and final seed:
   ``results/<p>/runs/<strategy>/b<pct>/s<seed>/run.json``, judged on the test split;
 - ``plateau``: the plateau strategy at ``multiple`` × the full budget with its full-budget choice:
@@ -13,8 +16,9 @@ A *batch* is one Snakemake job (`stepsize.batch` runs it in one process): the ru
 (``batching.by: strategy``), of one strategy and budget (``budget``), or up to ``max_runs`` runs of
 several strategies that depend on no other (``count``); every kind is cut into chunks of at most
 ``batching.max_runs`` runs. A strategy that inherits a value from, or reuses the runs of, another one is
-always batched on its own (its plan needs the other's choice). Plans are written by the Snakefile once
-the choices they depend on exist.
+always batched on its own (its plan needs the other's choice), and so are the bracket-round runs of each
+strategy (``tune2_<strategy>_<i>`` jobs: their plan needs that strategy's round-1 records). Plans are
+written by the Snakefile once the choices and records they depend on exist (`plan_inputs`).
 """
 
 from __future__ import annotations
@@ -36,12 +40,12 @@ class Run:
     strategy: str
     budget: Budget
     seed: int
-    index: int | None = None  # knob index of a tuning run
+    index: int | None = None  # knob index of a tuning run (round 2: grid_size and up)
 
     def out(self, profile: str) -> str:
         """The run's output folder (relative to the repository root)."""
         if self.phase == "tune":
-            return f"results/{profile}/tune/{self.strategy}/{self.budget.label}/k{self.index}"
+            return f"results/{profile}/tune/{self.strategy}/{self.budget.label}/k{self.index}/s{self.seed}"
         if self.phase == "plateau":
             return f"results/{profile}/plateau/{self.strategy}/s{self.seed}"
         return f"results/{profile}/runs/{self.strategy}/{self.budget.label}/s{self.seed}"
@@ -56,8 +60,14 @@ def plateau_budget(grid: Grid) -> Budget:
     return Budget(f"x{multiple}", 100 * multiple, float(multiple), multiple * grid.full.steps)
 
 
+def tuning_round(grid: Grid, run: Run) -> int:
+    """A tuning run's round: 1 for a declared value (index < ``grid_size``), 2 for a bracket value."""
+    return 1 if run.index is not None and run.index < int(grid.tuning["grid_size"]) else 2
+
+
 def runs(grid: Grid, phase: str, strategy: str | None = None) -> list[Run]:
-    """Every run of ``phase`` (of one strategy if given), in strategy, budget, knob/seed order."""
+    """Every run of ``phase`` (of one strategy if given), in strategy, budget, knob, seed order; a tuned
+    strategy's tuning runs: ``grid.tuning_size()`` values × the tuning seeds per tuning budget."""
     labels = [strategy] if strategy else list(grid.strategies)
     out: list[Run] = []
     for label in labels:
@@ -65,9 +75,10 @@ def runs(grid: Grid, phase: str, strategy: str | None = None) -> list[Run]:
         if phase == "tune":
             if s.knob:
                 out += [
-                    Run("tune", label, b, grid.tuning["seed"], i)
+                    Run("tune", label, b, seed, i)
                     for b in grid.tuning_budgets()
-                    for i in range(len(s.values))
+                    for i in range(grid.tuning_size())
+                    for seed in grid.tuning_seeds
                 ]
         elif phase == "final":
             out += [Run("final", label, b, seed) for b in grid.budgets for seed in grid.seeds_at(b)]
@@ -93,6 +104,7 @@ class Batch:
     phase: str
     name: str
     runs: tuple[Run, ...]
+    round: int = 1  # a tuning job's round (2: the bracket round)
 
     @property
     def strategies(self) -> list[str]:
@@ -120,28 +132,41 @@ def _chunks(items: list[Run], size: int) -> list[list[Run]]:
     return [items[i : i + per] for i in range(0, len(items), per)]
 
 
-def batches(grid: Grid, phase: str) -> list[Batch]:
-    """The jobs of ``phase`` (module docstring)."""
-    by, size = grid.batching["by"], int(grid.batching["max_runs"])
+def _groups(grid: Grid, own: dict[str, list[Run]], pool: bool) -> list[tuple[str, list[Run]]]:
+    """Runs grouped by ``batching.by``: per strategy, per strategy and budget, or (``count``, when
+    ``pool``) the strategies that depend on no other pooled under the key ``all``."""
+    by = grid.batching["by"]
     groups: list[tuple[str, list[Run]]] = []
     free: list[Run] = []
-    for label in grid.strategies:
-        own = runs(grid, phase, label)
-        if not own:
+    for label, items in own.items():
+        if not items:
             continue
-        if by == "count" and not dependencies(grid, label):
-            free += own
+        if by == "count" and pool and not dependencies(grid, label):
+            free += items
         elif by == "budget":
-            for b in dict.fromkeys(r.budget for r in own):
-                groups.append((f"{label}_{b.label}", [r for r in own if r.budget == b]))
+            for b in dict.fromkeys(r.budget for r in items):
+                groups.append((f"{label}_{b.label}", [r for r in items if r.budget == b]))
         else:
-            groups.append((label, own))
+            groups.append((label, items))
     if free:
         groups.insert(0, ("all", free))
+    return groups
+
+
+def batches(grid: Grid, phase: str) -> list[Batch]:
+    """The jobs of ``phase`` (module docstring); for ``tune`` the round-1 jobs, then the bracket round's
+    (``tune2_...``, never pooled across strategies)."""
+    size = int(grid.batching["max_runs"])
+    rounds = [("tune", 1), ("tune2", 2)] if phase == "tune" else [(phase, 1)]
     out = []
-    for key, items in groups:
-        for i, chunk in enumerate(_chunks(items, size)):
-            out.append(Batch(phase, f"{phase}_{key}_{i}".replace(".", "_"), tuple(chunk)))
+    for tag, number in rounds:
+        own = {
+            label: [r for r in runs(grid, phase, label) if phase != "tune" or tuning_round(grid, r) == number]
+            for label in grid.strategies
+        }
+        for key, items in _groups(grid, own, pool=number == 1):
+            for i, chunk in enumerate(_chunks(items, size)):
+                out.append(Batch(phase, f"{tag}_{key}_{i}".replace(".", "_"), tuple(chunk), number))
     return out
 
 
@@ -151,18 +176,37 @@ def all_batches(grid: Grid) -> list[Batch]:
 
 # ---------------------------------------------------------------------------------------------- plans
 def knob_values(grid: Grid, run: Run, selection: dict[str, Any] | None) -> dict[str, Any]:
-    """The knob (and inherited) values of a run: a tuning run's own grid value, else the strategy's
-    choice at the run's budget (the full budget's for plateau runs); inherited values always from the
-    selection (which records them)."""
+    """The knob (and inherited) values of a final or plateau run: the strategy's choice at the run's
+    budget (the full budget's for plateau runs); inherited values from the selection (which records
+    them). A tuning run's values: `tuning_knobs`."""
     s = grid.strategies[run.strategy]
     label = grid.full.label if run.phase == "plateau" or not grid.tuning["per_budget"] else run.budget.label
     chosen = (selection or {}).get("budgets", {}).get(label, {})
     values = dict(chosen.get("inherited", {}))
-    if run.phase == "tune":
-        values[s.knob] = s.values[run.index]
-    elif s.knob:
+    if s.knob:
         values[s.knob] = chosen["value"]
     return values
+
+
+def tuning_knobs(
+    grid: Grid,
+    run: Run,
+    selections: dict[str, dict[str, Any]],
+    records: dict[Run, dict[str, Any] | None] | None = None,
+) -> dict[str, Any]:
+    """A tuning run's knob value (index ``run.index`` of `report.tuning.values_tried`: a declared value,
+    or a bracket value computed from the round-1 ``records`` at its budget) and the values it inherits
+    from its parents' selections at that budget."""
+    from report.tuning import values_tried  # report.tuning imports this module
+
+    s = grid.strategies[run.strategy]
+    label = run.budget.label if grid.tuning["per_budget"] else grid.full.label
+    knobs = {k: selections[p]["budgets"][label]["value"] for k, p in s.inherit.items()}
+    if tuning_round(grid, run) == 1:
+        knobs[s.knob] = s.values[run.index]
+    else:
+        knobs[s.knob] = values_tried(grid, run.strategy, run.budget, records or {})[run.index]
+    return knobs
 
 
 def reuse_source(
@@ -174,27 +218,27 @@ def reuse_source(
         return None
     if run.phase == "final":
         return Run("final", s.reuse_from, run.budget, run.seed).record(grid.profile)
-    if run.phase == "tune":  # the parent's tuning run at the value this run inherited from it
+    if run.phase == "tune":  # the parent's tuning run at the value this run inherited from it, same seed
         label = run.budget.label if grid.tuning["per_budget"] else grid.full.label
         index = parent_selection["budgets"][label]["index"]
         return Run("tune", s.reuse_from, run.budget, run.seed, index).record(grid.profile)
     return None  # plateau runs are never reused
 
 
-def plan(grid: Grid, batch: Batch, selections: dict[str, dict[str, Any]]) -> dict[str, Any]:
+def plan(
+    grid: Grid,
+    batch: Batch,
+    selections: dict[str, dict[str, Any]],
+    records: dict[Run, dict[str, Any] | None] | None = None,
+) -> dict[str, Any]:
     """The plan file of a batch for `stepsize.batch`; ``selections``: strategy -> its selection JSON
-    (the batch's own strategies for final/plateau runs, their parents' for tuning runs)."""
+    (the batch's own strategies for final/plateau runs, their parents' for tuning runs); ``records``:
+    the round-1 records a bracket-round batch's values come from (`round_one_runs`)."""
     planned = []
     for run in batch.runs:
         s = grid.strategies[run.strategy]
         if run.phase == "tune":
-            parents = {
-                k: selections[p]["budgets"][
-                    run.budget.label if grid.tuning["per_budget"] else grid.full.label
-                ]["value"]
-                for k, p in s.inherit.items()
-            }
-            knobs = {**parents, s.knob: s.values[run.index]}
+            knobs = tuning_knobs(grid, run, selections, records)
         else:
             knobs = knob_values(grid, run, selections.get(run.strategy))
         source = reuse_source(grid, run, knobs, selections.get(s.reuse_from) if s.reuse_from else None)
@@ -209,9 +253,24 @@ def plan(grid: Grid, batch: Batch, selections: dict[str, dict[str, Any]]) -> dic
     return {"phase": batch.phase, "batch": batch.name, "runs": planned}
 
 
+def round_one_runs(grid: Grid, batch: Batch) -> list[Run]:
+    """The round-1 runs whose scores decide a bracket-round batch's values: every declared value and
+    tuning seed of its strategies at its budgets (none for any other batch)."""
+    if batch.phase != "tune" or batch.round != 2:
+        return []
+    pairs = {(r.strategy, r.budget) for r in batch.runs}
+    return [
+        r
+        for label in batch.strategies
+        for r in runs(grid, "tune", label)
+        if (r.strategy, r.budget) in pairs and tuning_round(grid, r) == 1
+    ]
+
+
 def plan_inputs(grid: Grid, batch: Batch) -> dict[str, list[str]]:
-    """What a batch's plan needs: the selection files it reads (``selections``) and the records its runs
-    may reuse (``reuse``; the train job depends on them)."""
+    """What a batch's plan needs: the selection files it reads (``selections``), the round-1 records a
+    bracket-round plan reads (``records``, `round_one_runs`) and the records its runs may reuse
+    (``reuse``; the train job depends on them)."""
     selections: list[str] = []
     reuse: list[str] = []
     for label in batch.strategies:
@@ -225,4 +284,8 @@ def plan_inputs(grid: Grid, batch: Batch) -> dict[str, list[str]]:
             selections.append(selection_path(grid, label))
             if batch.phase == "final" and s.reuse_from:
                 reuse += [r.record(grid.profile) for r in runs(grid, "final", s.reuse_from)]
-    return {"selections": list(dict.fromkeys(selections)), "reuse": list(dict.fromkeys(reuse))}
+    return {
+        "selections": list(dict.fromkeys(selections)),
+        "records": [r.record(grid.profile) for r in round_one_runs(grid, batch)],
+        "reuse": list(dict.fromkeys(reuse)),
+    }

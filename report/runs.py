@@ -3,7 +3,8 @@
 ``final_table`` has one row per final run and averaging variant: variant ``off`` is the raw model at the
 end of the run (``final``); ``tail``/``ema``/``swalr``/``poly`` are the averages (``averaged.<v>``).
 ``judged`` marks the row of the model a strategy is judged on (``off``, or DoG's ``poly``). A diverged
-run keeps its rows with that status and a missing accuracy, so tables show it (a result, not an error);
+run keeps its rows with that status and a missing accuracy, so tables show it (a result, not an error); a
+model that finished at chance level gets the status `AT_CHANCE` and counts as a failure too;
 a failed run is refused (`refuse_failed`): its results would be missing, and the workflow retries it.
 Every record is checked when read (`read_record`): a malformed one is a one-line error naming the file
 and the key, never a traceback or a silently accepted number.
@@ -23,6 +24,11 @@ from report.plan import Run, runs
 
 VARIANT_ORDER = ("off", "tail", "ema", "swalr", "poly")
 STATUSES = ("ok", "diverged", "failed")
+#: A finished model that never left chance level (the status `final_table` gives it): its test accuracy is
+#: at most CHANCE_FACTOR × 1/K for K classes (10 % → 15 % on Fashion-MNIST). It counts as a failure like a
+#: diverged run (no accuracy in any table or claim), never as a run that learned.
+AT_CHANCE = "at chance"
+CHANCE_FACTOR = 1.5
 
 
 class RecordError(ValueError):
@@ -119,6 +125,8 @@ def final_table(grid: Grid, records: dict[Run, dict[str, Any]]) -> pd.DataFrame:
         for variant, entry in entries.items():
             acc = _accuracy(entry)
             status = rec["status"] if rec["status"] != "ok" or math.isfinite(acc) else "diverged"
+            if status == "ok" and at_chance(acc, rec.get("num_classes")):
+                status = AT_CHANCE
             rows.append(
                 {
                     "strategy": run.strategy,
@@ -145,6 +153,14 @@ def final_table(grid: Grid, records: dict[Run, dict[str, Any]]) -> pd.DataFrame:
     present += sorted(set(frame["variant"]) - set(present))
     frame["variant"] = pd.Categorical(frame["variant"], categories=present, ordered=True)
     return frame.sort_values(["strategy", "percent", "seed", "variant"]).reset_index(drop=True)
+
+
+def at_chance(accuracy_pct: float, num_classes: Any) -> bool:
+    """Whether a test accuracy (%) is at chance level for ``num_classes`` classes (`AT_CHANCE`); False when
+    the record does not say how many classes there are."""
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 2:
+        return False
+    return accuracy_pct <= CHANCE_FACTOR * 100.0 / num_classes
 
 
 def judged(final: pd.DataFrame) -> pd.DataFrame:

@@ -226,8 +226,10 @@ def schedule_table(grid: Grid) -> str:
         shown = ", ".join(f"{escape(k)} = {_value(v)}" for k, v in resolved.items() if v is not None)
         knob = grid.strategies[strategy]
         if knob.knob:
+            bracket = int(grid.tuning["bracket"])  # the bracket round's values depend on the results
             shown += (
                 f"; tuned: {escape(knob.knob)} $\\in$ \\{{{', '.join(_value(v) for v in knob.values)}\\}}"
+                + (f" + {bracket} bracket values" if bracket else "")
             )
         for key, parent in knob.inherit.items():
             shown += f"; {escape(key)} from {escape(parent)}"

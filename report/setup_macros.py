@@ -12,7 +12,9 @@ from typing import Any
 from report.grid import Grid
 from report.latex import VARIANT_NAMES, display_name, escape, number
 from report.macros import MacroBook, cite, listing, sci
+from report.protocol import protocol_macros
 from report.stats import CONFIDENCE
+from stepsize.config import ema_decay_for_window
 
 DATASET_NAMES = {
     "fashion_mnist": "Fashion-MNIST",
@@ -62,8 +64,7 @@ def setup_macros(book: MacroBook, grid: Grid, cfg: dict[str, Any], counts: dict[
     book.add("numRuns", str(counts["final"] + counts["tune"] + counts["plateau"]), "report.plan (every run)")
     book.add("numReusedRuns", str(counts["reused"]), "run records (reused_from)")
     book.add("numTrainJobs", str(counts["jobs"]), "report.plan.all_batches (one training job per batch)")
-    book.add("tuningGridSize", str(grid.tuning["grid_size"]), src)
-    book.add("tuningSeed", str(grid.tuning["seed"]), src)
+    tuning_macros(book, grid, src)
     book.add(
         "tuningScope",
         "at every budget separately"
@@ -76,7 +77,15 @@ def setup_macros(book: MacroBook, grid: Grid, cfg: dict[str, Any], counts: dict[
     book.add("swaStartPercent", number(100 * float(swa.get("start", math.nan)), 0), src)
     fraction = swa.get("swalr_fraction")
     book.add("swaLRPercent", number(100 * float(fraction), 0) if fraction is not None else "--", src)
-    book.add("emaDecay", sci(float(swa.get("ema_decay", math.nan))), src)
+    if swa.get("ema_from_window"):  # stepsize.config.ema_decay_for_window: one decay per budget
+        start = float(swa.get("start", 0.75))
+        decays = listing([number(ema_decay_for_window(start, b.steps), 3) for b in grid.budgets])
+        budgets = listing([str(b.percent) + "\\%" for b in grid.budgets])
+        ema = ("$\\beta = 1 - 2/(W+1)$ for an averaging window of $W$ updates (" + decays + " at " + budgets
+               + " of the budget), so that it averages the same stretch of the run as the tail average")
+    else:
+        ema = "$\\beta = " + sci(float(swa.get("ema_decay", math.nan))) + "$"
+    book.add("emaDecay", ema, src)
     book.add(
         "swaVariantList", listing([VARIANT_NAMES.get(v, escape(v)) for v in swa.get("variants", [])]), src
     )
@@ -88,9 +97,43 @@ def setup_macros(book: MacroBook, grid: Grid, cfg: dict[str, Any], counts: dict[
     book.add("equivalenceMargin", f"{float(grid.report['equivalence_margin_pp']):g}", src)
     book.add("lrFreeMargin", f"{float(grid.report['lr_free_margin_pp']):g}", src)
     book.add("smallBudgetPercent", f"{100 * float(grid.report['small_budget_max_fraction']):g}", src)
-    book.add("targetList", listing([f"{100 * float(t):g}\\%" for t in grid.report["targets"]]), src)
     book.add("rMax", f"{float(grid.report['r_max']):g}", src)
     book.add("strategyList", listing([display_name(grid, s) for s in grid.strategies]), src)
+    protocol_macros(book, grid)  # \protocolHash, \protocolHistory (report.protocol)
+
+
+def tuning_macros(book: MacroBook, grid: Grid, src: str) -> None:
+    """The tuning protocol (`report.tuning`): declared values per knob (``tuningGridSize``), the bracket
+    round's count and ratio, the values tried (declared + bracket), the tuning seeds (count and list;
+    ``tuningSeed`` is the list) and the tuning runs per strategy and tuning budget, (grid_size + bracket) ×
+    seeds, the same for every strategy."""
+    seeds = grid.tuning_seeds
+    book.add("tuningGridSize", str(grid.tuning["grid_size"]), src)
+    book.add("tuningBracket", str(grid.tuning["bracket"]), src)
+    book.add("tuningFactor", f"{float(grid.tuning['factor']):g}", src)
+    book.add("tuningValues", str(grid.tuning_size()), src)
+    book.add("tuningSeedCount", str(len(seeds)), src)
+    book.add("tuningSeed", listing([str(seed) for seed in seeds]), src)
+    book.add("tuningRunsPerBudget", str(grid.tuning_size() * len(seeds)), src)
+    book.add("ubaKnobSentence", _uba_knob_sentence(grid), src)
+
+
+def _uba_knob_sentence(grid: Grid) -> str:
+    """UBA's knob, as the protocol paragraph names it: its φ at cosine's chosen peak rate (a family of its
+    own, φ = 2 reusing cosine's runs), or its peak learning rate at a fixed φ."""
+    label = grid.report["uba"]
+    s = grid.strategies.get(label)
+    if s is None or not s.knob:
+        return "no UBA strategy in this grid"
+    if s.knob == "schedule.phi":
+        parent = s.inherit.get("optimizer.lr")
+        at = f", trained at {display_name(grid, parent)}'s chosen peak rate" if parent else ""
+        reuse = "; $\\varphi=2$ is cosine, whose runs are reused" if s.reuse_from else ""
+        return f"UBA's $\\varphi$ (UBA is treated as a family of its own{at}{reuse})"
+    knob = "peak learning rate" if s.knob == "optimizer.lr" else f"\\texttt{{{escape(s.knob)}}}"
+    phi = grid.strategy_value(label, "schedule.phi")
+    fixed = f" at a fixed $\\varphi={float(phi):g}$ set before the tuning runs from a pilot" if phi else ""
+    return f"UBA's {knob}{fixed} (its closed form is second-hand, from a third-party implementation)"
 
 
 def _warmup_sentence(grid: Grid, cfg: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@
   over strategies with an interval over seeds.
 - ``paired_to_reference``: each strategy's accuracy minus a reference strategy's on the same seed, per
   budget, with an interval over seeds (the results explorer's paired differences).
-- ``uba_choices``: UBA's φ chosen per budget on validation, with its tuning scores;
+- ``uba_choices``: UBA's tuning per budget on validation (its knob, φ or peak LR; every value tried);
 - ``plateau``: the plateau runs (``multiple`` × the full budget) against the best full-budget result;
 - ``swa_interaction``: per strategy x budget, the schedule's mean LR over the averaging window next to
   each variant's gain, and ``interaction_correlations``: their Spearman rank correlation over strategies
@@ -166,27 +166,39 @@ def paired_to_reference(final: pd.DataFrame, reference: str) -> pd.DataFrame:
 
 
 def uba_choices(grid: Grid, selections: dict) -> pd.DataFrame:
-    """UBA's φ per budget, chosen on validation at cosine's chosen peak LR, and its tuning scores."""
+    """UBA's tuning at every budget: one row per value tried (its knob, φ or the peak LR; its round;
+    validation accuracy %, mean over the tuning seeds), with the φ and peak LR that run trained with (the
+    knob's value, else the fixed or inherited one) and whether it was chosen."""
     label = grid.report["uba"]
     sel = selections.get(label)
     rows = []
     if sel and sel.get("knob"):
+        knob = sel["knob"]
+        fixed = {"phi": grid.strategy_value(label, "schedule.phi", math.nan),
+                 "lr": grid.strategy_value(label, "optimizer.lr", math.nan)}
         for b in grid.budgets:
             entry = sel["budgets"][b.label]
-            rows.append(
-                {
-                    "budget": b.label,
-                    "percent": b.percent,
-                    "phi": entry["value"],
-                    "edge": entry["edge"],
-                    "inherited_lr": entry["inherited"].get("optimizer.lr", math.nan),
-                    **{
-                        f"val_acc_phi{v:g}": 100 * s if math.isfinite(s) else math.nan
-                        for v, s in zip(sel["values"], entry["scores"], strict=True)
-                    },
-                }
-            )
-    return pd.DataFrame(rows)
+            if entry.get("transferred_from"):
+                entry = {**sel["budgets"][entry["transferred_from"]], **entry}
+            lr = entry["inherited"].get("optimizer.lr", fixed["lr"])
+            for i, tried in enumerate(entry["tried"]):
+                value = tried["value"]
+                rows.append(
+                    {
+                        "budget": b.label,
+                        "percent": b.percent,
+                        "knob": knob,
+                        "value": value,
+                        "round": tried["round"],
+                        "phi": value if knob == "schedule.phi" else fixed["phi"],
+                        "lr": value if knob == "optimizer.lr" else lr,
+                        "val_acc": 100 * tried["score"] if math.isfinite(tried["score"]) else math.nan,
+                        "chosen": i == entry["index"],
+                        "at_cap": entry["at_cap"],
+                    }
+                )
+    columns = ["budget", "percent", "knob", "value", "round", "phi", "lr", "val_acc", "chosen", "at_cap"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def plateau(grid: Grid, plateau_records: dict, summary_table: pd.DataFrame) -> pd.DataFrame:

@@ -40,6 +40,10 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "swalr_fraction": None,  # if set, swalr_lr = swalr_fraction × optimizer.lr (a tuned peak)
         "anneal_steps": 0,
         "ema_decay": 0.999,
+        # true: ema_decay = 1 − 2/(W + 1) for the averaging window W = steps − round(start × steps), the EMA
+        # whose centre of mass matches the window's equal-weight (tail) average, so both average the same
+        # stretch of the run at every budget
+        "ema_from_window": False,
         "poly_gamma": 8.0,  # gamma of the polynomial-decay average (DoG's averager)
         "bn_batches": None,  # batches for update_bn (null = one epoch)
         "running": None,  # the average the anytime evaluations report (null: tail, ema or poly; off: none)
@@ -373,8 +377,20 @@ def resolve(raw: Mapping[str, Any]) -> dict[str, Any]:
     cfg["optimizer"] = _resolve_optimizer(given["optimizer"])
     if cfg["swa"]["swalr_fraction"] is not None:  # SWALR at a fixed fraction of the (tuned) peak
         cfg["swa"]["swalr_lr"] = cfg["swa"]["swalr_fraction"] * cfg["optimizer"]["lr"]
+    if cfg["swa"]["ema_from_window"]:
+        cfg["swa"]["ema_decay"] = ema_decay_for_window(cfg["swa"]["start"], steps)
     cfg["schedule"] = _resolve_schedule(given["schedule"], steps)
     return {section: _json_native(cfg[section]) for section in DEFAULTS}
+
+
+def ema_decay_for_window(start: float, steps: int) -> float:
+    """d = 1 − 2/(W + 1), W = the averaging window in updates (`stepsize.averaging.start_step`): an EMA
+    with this decay puts its centre of mass (W − 1)/2 updates back, as the equal-weight average of the
+    last W iterates does (the "span" convention of exponential smoothing)."""
+    from stepsize.averaging import start_step
+
+    window = steps - start_step(start, steps)
+    return 1.0 - 2.0 / (window + 1.0)
 
 
 def _json_native(obj: Any) -> Any:

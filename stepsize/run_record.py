@@ -188,7 +188,7 @@ def new_record(cfg: dict[str, Any]) -> dict[str, Any]:
         "config": cfg,
         "seed": cfg["train"]["seed"],
         "budget_steps": cfg["budget"]["steps"],
-        "curve": {"step": [], "lr": [], "loss": []},
+        "curve": {"step": [], "lr": [], "loss": [], "grad_norm": []},
         "evals": [],
         "final": null_metrics(tuple(cfg["eval"]["final"])),
         "averaged": {},

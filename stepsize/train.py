@@ -189,6 +189,7 @@ class Run:
         self.record = run_record.new_record(cfg)
         self.phase, self.done = "base", 0  # the phase and the updates done in it (the branch counts from 0)
         self.window: list[torch.Tensor] = []  # losses since the last curve point
+        self.grad_window: list[torch.Tensor] = []  # squared gradient norms since the last curve point
         self.elapsed_before = 0.0  # wall time of earlier (interrupted) processes of this run
         self.timings = {"startup_s": 0.0, "setup_s": 0.0, "train_s": 0.0, "eval_s": 0.0}
         self.bar: Any = None
@@ -214,6 +215,7 @@ class Run:
             "swalr_average": None if self.swalr_avg is None else self.swalr_avg.state_dict(),
             "fork": self.fork,
             "window": [float(v) for v in self.window],
+            "grad_window": [float(v) for v in self.grad_window],
             "reference_loss": self.reference_loss,
             "rng": checkpoint.rng_states(),
             "record": self.record,
@@ -247,6 +249,8 @@ class Run:
         if self.swalr is not None:
             self.swalr.load_state_dict(state["swalr"])
         self.window = [torch.tensor(v, dtype=torch.float32, device=self.device) for v in state["window"]]
+        self.grad_window = [torch.tensor(v, dtype=torch.float32, device=self.device)
+                            for v in state.get("grad_window", [])]
         checkpoint.set_rng_states(state["rng"])
         return True
 
@@ -270,7 +274,9 @@ class Run:
         return the update number of the first diverging loss on any rank, or None. At the budget's end,
         weights made non-finite by the last update count as diverging there."""
         values = torch.stack(self.window).tolist()
+        grad_sq = torch.stack(self.grad_window).tolist() if self.grad_window else []
         self.window.clear()
+        self.grad_window.clear()
         bad = self._first_bad(values, n_updates)
         if bad is None and self.reference_loss is None and self.phase == "base":
             self.reference_loss = sum(values) / len(values)
@@ -285,6 +291,9 @@ class Run:
             curve["step"].append(n_updates)
             curve["lr"].append(lr)
             curve["loss"].append(sum(values) / len(values))
+            # the root mean square of ‖g_t‖ over the window: the G_t of the last-iterate bound (theory/)
+            rms = math.sqrt(sum(grad_sq) / len(grad_sq)) if grad_sq else math.nan
+            curve["grad_norm"].append(rms if math.isfinite(rms) else None)
             if self.bar is not None:
                 self.bar.set_postfix(lr=f"{lr:.4g}", loss=f"{curve['loss'][-1]:.4f}", refresh=False)
         return None
@@ -295,6 +304,10 @@ class Run:
             loss = self.criterion(self.model(as_input(x, self.channels_last, self.input_dtype)), y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        # ‖g_t‖² of the minibatch gradient before clipping, kept on the device until the curve point
+        grads = [p.grad for p in self.net.parameters() if p.grad is not None]
+        if grads:
+            self.grad_window.append(torch.stack(torch._foreach_norm(grads)).float().pow(2).sum())
         if self.grad_clip is not None:
             nn.utils.clip_grad_norm_(self.net.parameters(), self.grad_clip)
         lr = self.optimizer.param_groups[0]["lr"]
@@ -508,6 +521,7 @@ class Run:
             self.bar.close()
         self.record.update(run_record.environment(self.device, self.procs.world_size))
         self.record["divergence"] = {"factor": self.divergence_factor, "reference_loss": self.reference_loss}
+        self.record["num_classes"] = int(self.data.num_classes)  # chance level, 1/K (report.runs: at chance)
         self.record["code"] = {"modules": run_record.code_provenance(own_library_modules(self.cfg))}
         self.record["wall_time_s"] = self.elapsed_before + time.perf_counter() - self.started
         self.record["timings_s"] = {k: round(v, 4) for k, v in self.timings.items()}

@@ -226,3 +226,18 @@ def test_yaml_aliases_are_refused_in_configs_and_overrides(tmp_path):
     assert "\n" not in str(err.value)
     with pytest.raises(ValueError, match=r"^--set eval.along: YAML aliases are not allowed \(\*s"):
         config.apply_overrides({}, ["eval.along=[&s test, *s]"])
+
+
+def test_ema_decay_from_the_window_averages_the_tail_window_at_every_budget():
+    """d = 1 − 2/(W + 1): the EMA's centre of mass sits (W − 1)/2 updates back, as the tail average's does."""
+    for steps, start in ((30, 0.75), (300, 0.75), (100, 0.5)):
+        swa = {"variants": ["ema"], "start": start, "ema_from_window": True}
+        cfg = resolve(budget={"steps": steps}, swa=swa)
+        window = steps - min(round(start * steps), steps - 1)
+        d = cfg["swa"]["ema_decay"]
+        assert d == pytest.approx(1 - 2 / (window + 1))
+        weights = [(1 - d) * d**k for k in range(10_000)]  # the weight of the iterate k updates back
+        centre = sum(k * w for k, w in enumerate(weights)) / sum(weights)
+        assert centre == pytest.approx((window - 1) / 2, rel=1e-6)
+    fixed = resolve(budget={"steps": 30}, swa={"variants": ["ema"], "ema_decay": 0.98})
+    assert fixed["swa"]["ema_decay"] == 0.98

@@ -48,6 +48,8 @@ def test_bad_profiles_fail_when_the_dag_is_built_with_one_clear_line(tmp_path):
         "nocommon": ({"common": []}, "common: must map dotted keys to values, got []"),
         "threads": ({"resources": {"train": {"threads": "two"}}},
                     "resources.train.threads: must be an integer >= 1, got 'two'"),
+        "bracket": ({"tuning": {**SMOKE["tuning"], "bracket": -1}},
+                    "tuning.bracket: must be an integer >= 0, got -1"),
     }
     for name, (change, message) in cases.items():
         proc = snakemake("-n", "--configfile", str(profile_file(tmp_path, name, **change)))
@@ -87,8 +89,9 @@ def test_a_failing_run_reaches_the_console_in_one_line_and_is_retried(tmp_path, 
     lines = [x for x in first.stderr.splitlines() if x.startswith("stepsize.batch: error:")]
     assert lines and all("dataset-fashion-mnist" in x and str(tmp_path / "missing") in x for x in lines), \
         first.stderr[-3000:]
-    assert len(failed) == 4 and first.returncode != 0, "select refuses the failed runs"
-    assert "4 run(s) failed" in first.stderr + first.stdout
+    # 2 budgets x 2 declared values x 2 tuning seeds; the bracket round's plan refuses them (as select does)
+    assert len(failed) == 8 and first.returncode != 0, "the bracket round's plan refuses the failed runs"
+    assert "8 run(s) failed" in first.stderr + first.stdout
     assert "train_tune_" in again.stdout and "select" in again.stdout, "a failed run is retried next time"
 
 

@@ -52,7 +52,9 @@ def sigint_as_in_a_terminal() -> None:
 
 
 def records(copy: Path) -> set[Path]:
-    return set((copy / RES).glob("*/*/*/*/run.json"))
+    """Every run record so far: final (runs/<s>/<b>/s<seed>), plateau and tuning (tune/<s>/<b>/k<i>/s<seed>);
+    tuning records come first, so the interruptions below happen while the first jobs train."""
+    return set((copy / RES).glob("*/*/*/*/run.json")) | set((copy / RES).glob("tune/*/*/*/*/run.json"))
 
 
 def interrupt_while_training(copy: Path, interrupt: str, after: int = 0) -> tuple[int, list[str]]:
@@ -112,14 +114,16 @@ def profile_grid(copy: Path) -> grid_mod.Grid:
 
 def judged_means(copy: Path) -> dict[tuple[str, str], float]:
     """Mean test accuracy (%) of each strategy's judged model (its `output`: the raw model, or an
-    average) per (strategy, budget label), straight from the final run records."""
+    average) per (strategy, budget label), straight from the final run records; a model that finished
+    at chance level (at most 1.5/K for K = the record's `num_classes`) is a failure, as in the tables."""
     g = profile_grid(copy)
     acc: dict[tuple[str, str], list[float]] = {}
     for run in plan.runs(g, "final"):
         rec = json.loads((copy / run.record(PROFILE)).read_text())
         output = g.strategies[run.strategy].output
         model = rec["final"] if output == "off" else rec["averaged"][output]
-        if rec["status"] == "ok":
+        assert rec["num_classes"] == 10
+        if rec["status"] == "ok" and 100 * model["test_acc"] > 1.5 * 100 / rec["num_classes"]:
             acc.setdefault((run.strategy, run.budget.label), []).append(100 * model["test_acc"])
     return {k: sum(v) / len(v) for k, v in acc.items()}
 
@@ -132,6 +136,23 @@ def test_the_killed_run_left_records_that_the_rerun_kept(smoke):
             rec = json.loads((smoke / run.record(PROFILE)).read_text())
             assert rec["status"] in ("ok", "diverged"), (run, rec.get("error"))
             assert rec["budget_steps"] == run.budget.steps
+
+
+def test_the_bracket_round_ran_with_the_values_its_choice_lists(smoke):
+    """Every tuned strategy tried grid_size + bracket values with every tuning seed at every budget; each
+    bracket-round run trained at the value the selection lists for its index (report.tuning.values_tried,
+    computed once by the plan from the round-1 records and once by select)."""
+    g = profile_grid(smoke)
+    assert g.tuning["bracket"] >= 1
+    for strategy, s in g.strategies.items():
+        sel = json.loads((smoke / plan.selection_path(g, strategy)).read_text())
+        for run in plan.runs(g, "tune", strategy):
+            entry = sel["budgets"][run.budget.label]
+            assert len(entry["tried"]) == g.tuning_size() and len(entry["tried"][0]["seed_scores"]) == 2
+            config = json.loads((smoke / run.record(PROFILE)).read_text())["config"]
+            section, _, leaf = s.knob.partition(".")
+            assert config[section][leaf] == pytest.approx(entry["values"][run.index]), (run, entry["values"])
+            assert config["train"]["seed"] == run.seed
 
 
 def test_main_table_holds_the_numbers_of_the_run_records(smoke):
@@ -160,11 +181,11 @@ def test_paper_pdf_contains_tables_and_figures(smoke):
     files = log.replace("\n", "")   # TeX wraps its log at 79 characters, also inside file names
     unresolved = re.search(r"(Citation|Reference) `[^']*' on page \d+ undefined", log)
     assert not unresolved, unresolved.group(0) if unresolved else ""
-    for name in ("acc_vs_budget", "swa_gain", "tuning_curves", "performance_profile", "anytime",
+    for name in ("paired_panels", "swa_gain", "tuning_curves", "performance_profile", "anytime",
                  "lr_schedules"):
         assert f"{name}.pdf" in files, f"{name}.pdf was not included in the paper"
         assert (smoke / f"figures/{PROFILE}/{name}.png").stat().st_size > 5_000, name
-    for table in ("table_main", "table_tuning", "table_profile", "table_claims",
+    for table in ("table_main", "table_tuning", "table_profile", "table_claims", "table_claim_tests",
                   "table_theory_bench_official"):
         assert f"{table}.tex" in files, f"{table}.tex was not included in the paper"
 
@@ -263,6 +284,7 @@ def test_rerun_after_losing_one_record_trains_only_that_run(smoke):
         shutil.rmtree(downstream)
     (smoke / RES / "macros.tex").unlink()
     others = {p: p.read_bytes() for p in (smoke / RES).glob("*/*/*/*/run.json")}
+    others.update({p: p.read_bytes() for p in (smoke / RES).glob("tune/*/*/*/*/run.json")})
     others.update({p: p.read_bytes() for p in (smoke / RES).glob("plateau/*/*/run.json")})
     dry = subprocess.run([*COMMAND, "-n", "--quiet", "rules"], cwd=smoke, capture_output=True, text=True,
                          timeout=240)
@@ -271,7 +293,7 @@ def test_rerun_after_losing_one_record_trains_only_that_run(smoke):
     stats = dict(re.findall(r"^(\w+)\s+(\d+)$", out.split("Job stats:", 1)[1].split("\n\n", 1)[0], re.M))
     untouched = {"theory_check", "theory_bench", "theory_bench_official", "profile_json", "select"}
     assert not untouched & set(stats), stats
-    assert not any(k.startswith("train_tune_") or k.startswith("train_plateau_") for k in stats), stats
+    assert not any(k.startswith(("train_tune", "train_plateau_")) for k in stats), stats
     logs = {p: p.stat().st_mtime_ns for p in (smoke / RES / "logs/train").glob("*.log")}
     proc = subprocess.run(COMMAND, cwd=smoke, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -49,6 +49,36 @@ def test_acc_vs_budget_draws_each_strategy_at_its_mean_accuracy(study):
     assert ax.get_xscale() == "log"
 
 
+def test_paired_panels_draw_each_difference_to_the_reference_in_small_panels(study):
+    """Every non-reference strategy appears once, in panels of at most PANEL_SIZE, at its mean paired
+    difference; a mean beyond the cap is drawn at the panel's edge and labelled with its true value."""
+    g, tables = study
+    final = pd.read_csv(tables / "final.csv")
+    reference = g.report["cosine"]
+    fig = figures.paired_panels(final, g)
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    drawn = {}
+    for ax in panels:
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert 0 < len(labels) <= figures.PANEL_SIZE
+        for container in ax.containers:
+            drawn[container.get_label()] = container.lines[0].get_ydata()
+    others = [s for s in g.strategies if s != reference]
+    assert set(drawn) == {display_name(g, s, tex=False) for s in others}
+    for s in others:
+        expected = [expected_mean(s, b.fraction, g.seeds) - expected_mean(reference, b.fraction, g.seeds)
+                    for b in g.budgets]
+        np.testing.assert_allclose(drawn[display_name(g, s, tex=False)], expected, atol=1e-9)
+    # one strategy 40 points worse everywhere: clipped to its panel's edge, its value written beside it
+    worse = others[0]
+    shifted = np.where(final["strategy"] == worse, final["test_acc"] - 40, final["test_acc"])
+    bad = final.assign(test_acc=shifted)
+    fig = figures.paired_panels(bad, g)
+    ax = fig.axes[0]
+    assert ax.get_ylim()[0] >= -figures.Y_CAP - 2
+    assert any(t.get_text().startswith("-4") for t in ax.texts)
+
+
 def test_swa_gain_draws_each_variant_at_its_gain(study):
     g, tables = study
     final = pd.read_csv(tables / "final.csv")
@@ -80,7 +110,8 @@ def test_tuning_curves_draw_validation_accuracy_over_each_knob_grid(study):
             x, y = lines[f"{b.percent}%"].get_data()
             rows = tuning[(tuning["strategy"] == strategy) & (tuning["budget"] == b.label)]
             rows = rows.sort_values("value")
-            np.testing.assert_allclose(x, list(s.values))
+            # every value tried: the declared ones, then the bracket round's (here twice the largest)
+            np.testing.assert_allclose(x, [*s.values, 2 * s.values[-1]])
             np.testing.assert_allclose(y, rows["val_acc"])
         assert ax.get_xlabel() == s.knob.split(".")[-1]
     assert fig.axes[0].get_ylabel() == "val. accuracy (%)"
@@ -120,8 +151,11 @@ def test_anytime_draws_validation_accuracy_along_the_full_budget(study):
     _, loss = lines_by_label(loss_ax)[name].get_data()
     assert loss[0] == pytest.approx(2.3)
     assert loss_ax.get_yscale() == "log" and acc_ax.get_xlabel() == "iteration"
-    targets = sorted(line.get_ydata()[0] for line in acc_ax.get_lines() if line.get_label().startswith("_"))
-    assert targets == pytest.approx([100 * t for t in g.report["targets"]])
+    # only the anytime figure's strategies are evaluated along their runs, and no target line is drawn
+    # (the targets are test accuracies at the end of a budget, not validation accuracies along a run)
+    assert set(lines_by_label(acc_ax)) == {display_name(g, s, tex=False) for s in g.anytime_strategies()}
+    assert not [line for line in acc_ax.get_lines() if line.get_label().startswith("_")]
+    assert acc_ax.get_ylabel() == "validation accuracy (%)"
 
 
 def errorbars_by_label(ax) -> dict:

@@ -139,3 +139,51 @@ def test_bad_input_gives_one_line_error(name: str, lr: float, kw: dict, needle: 
         with pytest.raises(ValueError) as info:
             call()
         assert needle in str(info.value) and "\n" not in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize(("name", "twin", "kw"), [
+    ("sgd_hd", torch.optim.SGD, {}),
+    ("sgd_hd", torch.optim.SGD, {"momentum": 0.9, "weight_decay": 1e-2}),
+    ("adam_hd", torch.optim.Adam, {"weight_decay": 1e-2}),
+])
+def test_hypergradient_methods_without_hypergradient_are_their_torch_twins(name, twin, kw) -> None:
+    """β = 0 leaves α at α_0: SGD-HD / Adam-HD are then exactly torch's SGD / Adam (their reference)."""
+    torch.manual_seed(0)
+    a = torch.nn.Parameter(torch.randn(5))
+    b = torch.nn.Parameter(a.detach().clone())
+    ours = optim.create(name, [a], lr=0.01, hyper_lr=0.0, **kw)
+    ref = twin([b], lr=0.01, **kw)
+    target = torch.randn(5)
+    for _ in range(20):
+        for p, opt in ((a, ours), (b, ref)):
+            opt.zero_grad()
+            (((p - target) ** 2).sum() + 0.1 * (p ** 4).sum()).backward()
+            opt.step()
+    assert torch.allclose(a, b, atol=1e-6, rtol=1e-5)
+
+
+def test_hypergradient_grows_a_too_small_step_and_shrinks_a_too_large_one() -> None:
+    """On f(x) = ½‖x‖², consecutive gradients agree when α < 1 (α grows by β⟨g_t, g_{t−1}⟩ > 0) and
+    alternate in sign when α > 1 (α shrinks): the hypergradient moves α toward the optimal step 1."""
+    for start, grows in ((0.1, True), (1.5, False)):
+        x = torch.nn.Parameter(torch.tensor([3.0, -2.0, 1.0]))
+        opt = optim.create("sgd_hd", [x], lr=start, hyper_lr=0.01)
+        for _ in range(3):
+            opt.zero_grad()
+            (0.5 * x.square().sum()).backward()
+            opt.step()
+        alpha = opt.param_groups[0]["alpha"]
+        assert (alpha > start) if grows else (alpha < start)
+
+
+def test_a_schedule_scales_the_learned_step() -> None:
+    """A schedule's factor lr/α_0 multiplies the learned α (α itself is not reset by the scheduler)."""
+    x = torch.nn.Parameter(torch.tensor([1.0]))
+    opt = optim.create("sgd_hd", [x], lr=0.1, hyper_lr=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.5)
+    before = x.detach().clone()
+    opt.zero_grad()
+    x.square().sum().backward()
+    opt.step()
+    assert sched.get_last_lr() == [0.05]
+    assert torch.allclose(before - x.detach(), torch.tensor([0.5 * 0.1 * 2.0]))

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PROFILES = sorted((ROOT / "experiments").glob("*.yaml"))
 CONTENDERS = {"constant", "step", "multistep", "exponential", "cosine", "linear", "polynomial", "rex",
               "rex_code", "onecycle", "wsd", "wsd_linear", "cyclic", "uba", "osgm", "sf_sgd", "sf_adamw",
-              "adamw_cosine", "adamw_linear", "prodigy", "dadapt", "dog"}
+              "adamw_cosine", "adamw_linear", "prodigy", "dadapt", "dog", "sgd_hd", "adam_hd"}
 
 
 def dry_run(*args: str, env: dict | None = None) -> str:
@@ -58,7 +58,7 @@ def test_study_profiles_carry_the_protocol_and_every_contender(path):
     paired seeds, a plateau run, budgets down to 10 % and a held-out validation split."""
     g = grid.load(path)
     assert set(g.strategies) == CONTENDERS
-    assert len(g.seeds) >= 5 and g.tuning["grid_size"] == 3 and g.tuning["seed"] not in g.seeds
+    assert len(g.seeds) >= 5 and g.tuning["grid_size"] == 3 and not set(g.tuning_seeds) & set(g.seeds)
     assert all(len(s.values) == 3 for s in g.strategies.values())
     assert g.budgets[0].fraction <= 0.11 and g.plateau["strategy"] == "cosine"
     assert int(g.common.get("data.val_size", 0)) > 0
@@ -66,15 +66,37 @@ def test_study_profiles_carry_the_protocol_and_every_contender(path):
 
     used = {g.strategy_value(s, "schedule.name") for s in g.strategies}
     assert set(schedules.NAMES) <= used, "every schedule of the library"
-    assert g.strategies["uba"].inherit == {"optimizer.lr": "cosine"} and g.strategies["dog"].output == "poly"
+    assert g.strategies["dog"].output == "poly"
+    if path.stem == "mini":  # UBA tuned like the SGD schedules, at a fixed phi
+        assert g.strategies["uba"].knob == "optimizer.lr" and not g.strategies["uba"].inherit
+    else:
+        assert g.strategies["uba"].inherit == {"optimizer.lr": "cosine"}
 
 
 def test_mini_is_the_study_design():
     g = grid.load(ROOT / "experiments/mini.yaml")
     assert [b.percent for b in g.budgets] == [10, 25, 100] and g.full.steps == 300
     assert g.tuning["per_budget"] and g.common["data.train_subset"] == 5000
-    # 22 strategies x 3 knob values x 3 budgets (tuning) + 22 x (10 + 8 + 5) seeds (final) + 3 plateau
-    assert [len(plan.runs(g, ph)) for ph in plan.PHASES] == [198, 506, 3]
+    # 24 strategies x (3 + 2) knob values x 2 tuning seeds x 3 budgets (tuning) + 24 x (10 + 8 + 5) seeds
+    # (final) + 3 plateau
+    assert [len(plan.runs(g, ph)) for ph in plan.PHASES] == [720, 552, 3]
+    assert g.tuning_seeds == [1000, 1001] and g.tuning["bracket"] == 2 and g.tuning["factor"] == 2.0
+
+
+def test_mini_tunes_every_strategy_equally():
+    """The same tuning runs for every strategy at every budget: 3 declared + 2 bracket values x 2 seeds,
+    none reused from another strategy; UBA tunes the SGD schedules' LR values at a fixed phi."""
+    from collections import Counter
+
+    g = grid.load(ROOT / "experiments/mini.yaml")
+    per = Counter((r.strategy, r.budget.label) for r in plan.runs(g, "tune"))
+    assert set(per.values()) == {(3 + 2) * 2} and len(per) == 24 * 3
+    assert not any(s.inherit or s.reuse_from for s in g.strategies.values())
+    uba, cosine = g.strategies["uba"], g.strategies["cosine"]
+    assert uba.values == cosine.values and g.strategy_value("uba", "schedule.phi") == 0.5
+    proc = subprocess.run([sys.executable, "-m", "report", "jobs", "experiments/mini.yaml", "--count"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "1275 runs in 73 training jobs", proc.stdout + proc.stderr
     assert [len(g.seeds_at(b)) for b in g.budgets] == [10, 8, 5] and g.seeds_at(g.budgets[1])[:5] == g.seeds
 
 
@@ -83,6 +105,7 @@ def test_smoke_is_a_small_copy_of_mini():
     assert smoke.full.steps < mini.full.steps
     assert {"cosine", "linear", "multistep", "uba", "sf_sgd", "dog"} <= set(smoke.strategies)
     assert smoke.strategies["uba"].reuse_from == "cosine" and smoke.plateau["strategy"] == "cosine"
+    assert len(smoke.tuning_seeds) == 2 and smoke.tuning["bracket"] >= 1, "the bracket round runs in smoke"
     assert smoke.budgets[0].fraction <= smoke.report["small_budget_max_fraction"], "linear-vs-step testable"
     assert smoke.common["swa.variants"] == mini.common["swa.variants"]
 
@@ -107,12 +130,14 @@ def test_cluster_profiles_match_the_protocol(name, model, percents, gpus, per_bu
         assert g.full.steps == 88 * ((1_281_167 - val) // g.common["data.batch_size"])
 
 
-# The protocol's training jobs, written out (mini: one job per strategy and phase; cifar and imagenet: one per
+# The protocol's training jobs, written out (mini: one job per strategy and phase, and per strategy for the
+# bracket round; cifar and imagenet (no bracket round): one per
 # strategy, phase and budget; the tuning of imagenet at the full budget only) -- not
 # recomputed by the grid code the Snakefile itself uses.
-TRAIN_JOBS = {"mini": 22 + 22 + 1, "cifar10": 22 * 4 + 22 * 4 + 1, "cifar100": 22 * 4 + 22 * 4 + 1,
-              "imagenet": 22 + 22 * 6 + 1, "imagenet_rn18": 22 * 2 + 22 * 6 * 3 + 1}
-STRATEGIES = 22
+STRATEGIES = 24
+TRAIN_JOBS = {"mini": STRATEGIES * 3 + 1, "cifar10": STRATEGIES * 4 + STRATEGIES * 4 + 1,
+              "cifar100": STRATEGIES * 4 + STRATEGIES * 4 + 1, "imagenet": STRATEGIES + STRATEGIES * 6 + 1,
+              "imagenet_rn18": STRATEGIES * 2 + STRATEGIES * 6 * 3 + 1}
 OTHER_JOBS = {"profile_json": 1, "plan": TRAIN_JOBS["mini"], "select": STRATEGIES, "theory_check": 1,
               "theory_bench": 1, "theory_bench_official": 1, "theory_figures": 1, "aggregate": 1,
               "training_figures": 1,

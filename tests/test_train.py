@@ -79,6 +79,18 @@ def test_learning_happens_and_the_curve_records_the_scheduled_lr(tmp_path):
     expected = 0.05 * schedules.multiplier("cosine", np.array(curve["step"]) - 1, 40)
     np.testing.assert_allclose(curve["lr"], expected, rtol=1e-12)
     assert curve["loss"][-1] < curve["loss"][0]
+    assert len(curve["grad_norm"]) == len(curve["step"]) and all(g > 0 for g in curve["grad_norm"])
+
+
+def test_the_curve_records_the_gradient_norm_before_clipping(tmp_path):
+    """curve.grad_norm is the root mean square of ‖g_t‖ over each curve window (the G_t of the last-iterate
+    bound), measured before clipping: a clipped run's first window has the same norm as the plain run."""
+    base = run(tmp_path, "budget.steps=4", "train.log_every=1", name="base")
+    clipped = run(tmp_path, "budget.steps=4", "train.log_every=1", "train.grad_clip=0.01", name="clip")
+    assert clipped["curve"]["grad_norm"][0] == base["curve"]["grad_norm"][0] > 0.01
+    pairs = run(tmp_path, "budget.steps=4", "train.log_every=2", name="pairs")
+    rms = np.sqrt((np.array(base["curve"]["grad_norm"][:2]) ** 2).mean())
+    assert pairs["curve"]["grad_norm"][0] == pytest.approx(rms, rel=1e-5)
 
 
 def test_averaging_windows_and_anytime_evals(tmp_path):

@@ -6,10 +6,35 @@ if the paper should quote it, one sentence using its ``verdict_macro`` (README, 
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import pandas as pd
 
 from report.claims import theory, training
-from report.claims.base import CLAIM_COLUMNS, COMPARATOR_DIVERGED, NOT_TESTABLE, Claim, ClaimResult, Study
+from report.claims.base import (
+    CLAIM_COLUMNS,
+    COMPARATOR_DIVERGED,
+    DETERMINISTIC,
+    EQUIVALENCE,
+    EXACT,
+    INCONCLUSIVE,
+    NON_INFERIORITY,
+    NOT_TESTABLE,
+    RATIO,
+    STATISTICAL_TESTS,
+    SUPERIORITY,
+    Claim,
+    ClaimResult,
+    Study,
+    combine_every,
+    interval_verdict,
+    t_row_at,
+)
+from report.stats import CONFIDENCE, holm, percentile_interval, seeds_to_decide
+
+#: The family-wise error rate of the study's claims (Holm's correction over every deciding row).
+FAMILY_ALPHA = 1.0 - CONFIDENCE
 
 CLAIMS: tuple[Claim, ...] = (
     Claim(
@@ -19,6 +44,9 @@ CLAIMS: tuple[Claim, ...] = (
         "10 deep-learning problems and LLMs (Defazio et al. 2023)",
         training.linear_vs_cosine,
         "claimLinearCosineVerdict",
+        wording="linear decay matches or outperforms cosine",
+        test_type=NON_INFERIORITY,
+        short="linear decay $\\geq$ cosine",
     ),
     Claim(
         "wsd_vs_cosine",
@@ -27,6 +55,9 @@ CLAIMS: tuple[Claim, ...] = (
         "language models, 124M-360M parameters (Hägele et al. 2024)",
         training.wsd_matches_cosine,
         "claimWsdCosineVerdict",
+        wording="WSD matches the performance of cosine",
+        test_type=EQUIVALENCE,
+        short="WSD $\\approx$ cosine",
     ),
     Claim(
         "sqrt_vs_linear_cooldown",
@@ -35,6 +66,9 @@ CLAIMS: tuple[Claim, ...] = (
         "language models (Hägele et al. 2024)",
         training.sqrt_beats_linear_cooldown,
         "claimSqrtCooldownVerdict",
+        wording="the $1-\\sqrt{\\cdot}$ cooldown outperforms the linear one",
+        test_type=SUPERIORITY,
+        short="$1-\\sqrt{\\cdot}$ cooldown $>$ linear cooldown",
     ),
     Claim(
         "schedule_free_vs_best",
@@ -43,6 +77,9 @@ CLAIMS: tuple[Claim, ...] = (
         "28 problems incl. CIFAR, ImageNet, AlgoPerf (Defazio et al. 2024)",
         training.schedule_free_vs_best,
         "claimScheduleFreeVerdict",
+        wording="matches or exceeds tuned schedules",
+        test_type=NON_INFERIORITY,
+        short="Schedule-Free $\\geq$ the best schedule",
     ),
     Claim(
         "averaging_closes_gap",
@@ -51,6 +88,9 @@ CLAIMS: tuple[Claim, ...] = (
         "LLMs and CIFAR (Hägele; Sanyal; Izmailov)",
         training.averaging_closes_the_gap,
         "claimAveragingGapVerdict",
+        wording="averaging recovers (part of) the benefit of annealing",
+        test_type=RATIO,
+        short="averaging closes part of the annealing gap",
     ),
     Claim(
         "lr_free_within_delta",
@@ -59,14 +99,20 @@ CLAIMS: tuple[Claim, ...] = (
         "their papers' vision and language tasks",
         training.lr_free_within_delta,
         "claimLrFreeVerdict",
+        wording="close to, or matching, hand-tuned learning rates",
+        test_type=NON_INFERIORITY,
+        short="learning-rate-free methods within $\\delta$",
     ),
     Claim(
-        "uba_vs_cosine",
-        "UBA ($\\varphi$ chosen on validation) is at least as good as cosine at every budget",
+        "uba_surpasses_best",
+        "UBA surpasses the best common schedule (chosen on validation) at every budget",
         "tang2025stepsize",
         "vision and language models (Tang et al. 2025)",
-        training.uba_vs_cosine,
+        training.uba_surpasses_best,
         "claimUbaVerdict",
+        wording="UBA consistently surpasses the commonly-used schedules",
+        test_type=SUPERIORITY,
+        short="UBA $>$ the best common schedule",
     ),
     Claim(
         "linear_vs_step",
@@ -75,6 +121,9 @@ CLAIMS: tuple[Claim, ...] = (
         "CIFAR, ImageNet, detection (Li et al. 2020)",
         training.linear_beats_step,
         "claimLinearStepVerdict",
+        wording="linear decay beats step decay at small budgets",
+        test_type=SUPERIORITY,
+        short="linear $>$ step decay at small budgets",
     ),
     Claim(
         "swa_improves",
@@ -83,6 +132,9 @@ CLAIMS: tuple[Claim, ...] = (
         "CIFAR, ImageNet (Izmailov et al. 2018)",
         training.swa_improves,
         "claimSwaVerdict",
+        wording="SWA improves generalisation over SGD",
+        test_type=SUPERIORITY,
+        short="SWA $>$ the raw model",
     ),
     Claim(
         "hdm_official",
@@ -91,6 +143,9 @@ CLAIMS: tuple[Claim, ...] = (
         "LIBSVM problems of the authors' benchmark (Chu et al. 2025)",
         theory.hdm_official,
         "claimHdmOfficialVerdict",
+        wording="HDM-Best outperforms L-BFGS and Adam",
+        test_type=DETERMINISTIC,
+        short="HDM-Best needs the fewest gradient calls (official problems)",
     ),
     Claim(
         "hdm_project",
@@ -99,6 +154,9 @@ CLAIMS: tuple[Claim, ...] = (
         "this project's convex problems",
         theory.hdm_project,
         "claimHdmProjectVerdict",
+        wording="HDM-Best outperforms L-BFGS and Adam",
+        test_type=DETERMINISTIC,
+        short="HDM-Best needs the fewest gradient calls (our problems)",
     ),
     Claim(
         "phi2_is_cosine",
@@ -108,6 +166,9 @@ CLAIMS: tuple[Claim, ...] = (
         theory.phi2_is_cosine,
         "claimPhiTwoVerdict",
         kind="implementation",
+        wording="$\\varphi = 2$ recovers cosine",
+        test_type=EXACT,
+        short="UBA($\\varphi = 2$) = cosine",
     ),
 )
 _BY_ID = {c.claim_id: c for c in CLAIMS}
@@ -124,18 +185,75 @@ def by_id(claim_id: str) -> Claim:
 def evaluate_all(
     study: Study, reads: dict[str, set[tuple[str, str]]] | None = None
 ) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The claims table (every claim's rows) and each claim's verdict, by id. ``reads``, if given, gets
-    each claim's (strategy, budget) pairs of final runs it read (`Study.read`)."""
-    rows, verdicts = [], {}
+    """The claims table (every claim's rows) and each claim's verdict, by id, after Holm's correction
+    (`correct_family`). ``reads``, if given, gets each claim's (strategy, budget) pairs of final runs it
+    read (`Study.read`)."""
+    results: list[tuple[Claim, ClaimResult]] = []
     for claim in CLAIMS:
         study.read.clear()
         study.diverged.clear()
-        result = _diverged_comparators(claim.test(study, claim), study.diverged)
-        rows += result.rows
-        verdicts[claim.claim_id] = result.verdict
+        results.append((claim, _diverged_comparators(claim.test(study, claim), study.diverged)))
         if reads is not None:
             reads[claim.claim_id] = set(study.read)
+    correct_family([row for claim, result in results if claim.kind == "empirical" for row in result.rows])
+    rows, verdicts = [], {}
+    for claim, result in results:
+        verdicts[claim.claim_id] = _combined(result)
+        rows += [{k: v for k, v in row.items() if not k.startswith("_")} for row in result.rows]
     return pd.DataFrame(rows, columns=CLAIM_COLUMNS), verdicts
+
+
+def in_family(row: dict[str, Any]) -> bool:
+    """A row is one of the study's decisions (corrected together) when it decides its claim's verdict and
+    is a statistical test with a p-value (deterministic and exact rows are not tests)."""
+    return bool(row["deciding"]) and row["test"] in STATISTICAL_TESTS and math.isfinite(row["p_value"])
+
+
+def correct_family(rows: list[dict[str, Any]], alpha: float = FAMILY_ALPHA) -> None:
+    """Holm's correction (`report.stats.holm`) over the deciding rows of every empirical claim, in place:
+    each row keeps its raw interval and verdict (``ci_low``, ``ci_high``, ``raw_verdict``) and gets
+    ``p_holm``, the interval at its Holm level α/(m − k + 1) (``holm_low``, ``holm_high``), the verdict
+    at that level when Holm rejects it (inconclusive otherwise) and its margin in half-widths of the
+    corrected interval."""
+    family = [row for row in rows if in_family(row)]
+    rejected, adjusted, levels = holm([row["p_value"] for row in family], alpha)
+    for row, reject, p_holm, level in zip(family, rejected, adjusted, levels, strict=True):
+        if row["test"] == RATIO:
+            low, high = percentile_interval(row.get("_boot", ()), 1.0 - level)
+        else:
+            low, high = t_row_at(row, level)
+        verdict, excess = interval_verdict(row["test"], low, high, row["threshold"])
+        half = (high - low) / 2
+        decided = bool(reject) and verdict != INCONCLUSIVE
+        row.update(
+            seeds_needed=math.nan if decided or row["test"] == RATIO else _seeds_needed(row, level),
+            p_holm=float(p_holm),
+            holm_low=low,
+            holm_high=high,
+            verdict=verdict if decided else INCONCLUSIVE,
+            margin=(excess / half if half > 0 else math.inf) if decided else math.nan,
+        )
+
+
+def _seeds_needed(row: dict[str, Any], level: float) -> float:
+    """For a row left inconclusive: the seeds at which its observed distance from the nearest bound of its
+    test would be detected with 80 % power at its Holm level (`report.stats.seeds_to_decide`)."""
+    bounds = [-row["threshold"], row["threshold"]] if row["test"] == EQUIVALENCE else [row["threshold"]]
+    distance = min(abs(row["estimate"] - b) for b in bounds)
+    return seeds_to_decide(distance, row["sd"], level)
+
+
+def _combined(result: ClaimResult) -> str:
+    """A claim's verdict from its deciding rows after the correction (`base.combine_every`); a claim
+    without a corrected row (deterministic, exact) keeps its own verdict, as does a claim left untestable
+    because a comparator diverged."""
+    deciding = [row for row in result.rows if row["deciding"]]
+    if not any(in_family(row) for row in deciding):
+        return result.verdict
+    verdict = combine_every([NOT_TESTABLE if r["verdict"] == COMPARATOR_DIVERGED else r["verdict"]
+                             for r in deciding])
+    diverged = verdict == NOT_TESTABLE and result.verdict == COMPARATOR_DIVERGED
+    return COMPARATOR_DIVERGED if diverged else verdict
 
 
 def _diverged_comparators(

@@ -12,14 +12,16 @@ import numpy as np
 
 from report.claims.base import (
     NOT_TESTABLE,
+    RATIO,
     Claim,
     ClaimResult,
     Study,
     combine_every,
     equivalence_test,
+    interval_verdict,
     threshold_test,
 )
-from report.stats import ratio_interval
+from report.stats import bootstrap_pvalue, bootstrap_ratio
 
 
 def _every_budget(study: Study, claim: Claim, a: str, b: str, test, budgets=None) -> ClaimResult:
@@ -66,16 +68,25 @@ def sqrt_beats_linear_cooldown(study: Study, claim: Claim) -> ClaimResult:
     )
 
 
-def uba_vs_cosine(study: Study, claim: Claim) -> ClaimResult:
-    r = study.grid.report
-    delta = _margin(study, "equivalence_margin_pp")
-    result = _every_budget(study, claim, r["uba"], r["cosine"], lambda d: threshold_test(d, -delta))
-    chosen = study.selections.get(r["uba"], {}).get("budgets", {})
-    for row, budget in zip(result.rows, study.grid.budgets, strict=False):
-        phi = chosen.get(budget.label, {}).get("value")
-        if phi is not None:
-            row["detail"] = f"phi = {phi:g} chosen on validation; margin {delta:g} points"
-    return result
+def uba_surpasses_best(study: Study, claim: Claim) -> ClaimResult:
+    """UBA "consistently surpasses" the common schedules (Tang et al. 2025): superiority (θ = 0) at every
+    budget against the best hand-made schedule of UBA's own optimizer, that best one chosen on the
+    validation split of its final runs (never on the test split the difference is judged on)."""
+    uba = study.grid.report["uba"]
+    if not study.has(uba):
+        return claim.not_testable("every budget", f"the grid lacks {uba}")
+    optimizer = study.grid.optimizer_name(uba)
+    pool = [s for s in schedule_candidates(study) if study.grid.optimizer_name(s) == optimizer]
+    rows = []
+    for budget in study.grid.budgets:
+        best = _best_by_validation(study, pool, budget.label)
+        if best is None:
+            rows.append(claim.row(f"{budget.percent}%", detail="no finished common schedule to compare"))
+            continue
+        fields = threshold_test(study.paired(uba, best, budget.label), 0.0)
+        detail = f"{uba} − {best} (the best of {len(pool)} {optimizer} schedules on validation)"
+        rows.append(claim.row(f"{budget.percent}%", **fields, detail=detail))
+    return ClaimResult(rows, combine_every([row["verdict"] for row in rows]))
 
 
 def linear_beats_step(study: Study, claim: Claim) -> ClaimResult:
@@ -96,11 +107,18 @@ def _best_by_validation(study: Study, candidates: list[str], budget: str) -> str
 
 
 def schedule_candidates(study: Study) -> list[str]:
-    """The hand-made schedules (SGD and AdamW, not UBA, OSGM or the learning-rate-free/-schedule-free
-    methods), the field's "best tuned schedule" pool."""
-    r = study.grid.report
-    excluded = {r["uba"], "osgm", *r["schedule_free"], *r["lr_free"]}
-    return [s for s in study.grid.strategies if s not in excluded]
+    """The hand-made schedules, the field's "best tuned schedule" pool: strategies whose optimizer's
+    ``lr`` is a learning rate that the schedule sets (SGD, AdamW; `stepsize.optim.SPECS`), not UBA; so not
+    OSGM or hypergradient descent (which learn their step), the learning-rate-free methods (which estimate
+    it) nor Schedule-Free (train/eval modes)."""
+    from stepsize.optim import SPECS
+
+    def hand_made(strategy: str) -> bool:
+        spec = SPECS.get(study.grid.optimizer_name(strategy))
+        return spec is not None and spec.lr == "learning rate" and not spec.modes
+
+    uba = study.grid.report["uba"]
+    return [s for s in study.grid.strategies if s != uba and hand_made(s)]
 
 
 def schedule_free_vs_best(study: Study, claim: Claim) -> ClaimResult:
@@ -188,27 +206,25 @@ def averaging_closes_the_gap(study: Study, claim: Claim) -> ClaimResult:
     for variant in ("tail", "ema", "swalr"):
         if variant not in set(study.final["variant"].astype(str)):
             continue
-        ci = ratio_interval(study.paired(const, const, full, variant, "off"), gap)
-        verdict_here, margin = NOT_TESTABLE, math.nan
-        if math.isfinite(ci.low):
-            half = (ci.high - ci.low) / 2
-            if ci.low > 0:
-                verdict_here, margin = "reproduced", ci.low / half if half > 0 else math.inf
-            elif ci.high < 0:
-                verdict_here, margin = "not reproduced", -ci.high / half if half > 0 else math.inf
-            else:
-                verdict_here = "inconclusive"
+        ci, ratios = bootstrap_ratio(study.paired(const, const, full, variant, "off"), gap)
+        verdict_here, excess = interval_verdict(RATIO, ci.low, ci.high, 0.0)
+        half = (ci.high - ci.low) / 2
+        margin = math.nan if math.isnan(excess) else excess / half if half > 0 else math.inf
         rows.append(
             claim.row(
                 f"full budget, {variant}" + (" (verdict)" if variant == "tail" else ""),
+                test=RATIO,
                 n=ci.n,
                 estimate=ci.mean,
                 ci_low=ci.low,
                 ci_high=ci.high,
                 threshold=0.0,
                 verdict=verdict_here,
+                p_value=bootstrap_pvalue(ratios),
                 margin=margin,
                 unit="fraction of the gap",
+                deciding=variant == "tail",
+                _boot=ratios,
                 detail=f"gap {cosine} − {const} = {np.nanmean(gap):+.2f} points; "
                 "bootstrap interval over seeds",
             )
