@@ -14,8 +14,18 @@ from pathlib import Path
 
 import pandas as pd
 
+from report import (
+    bound_predictions,
+    latex,
+    macros,
+    runs,
+    setup_macros,
+    tables,
+    theory_report,
+    time_to_target,
+    tuning,
+)
 from report import claims as claims_mod
-from report import latex, macros, runs, setup_macros, tables, theory_report, time_to_target, tuning
 from report.grid import Grid
 from report.plan import all_batches, selection_path
 from report.plan import runs as planned_runs
@@ -37,6 +47,8 @@ TABLE_FILES = (
     "theory_bench.csv",
     "swa_interaction.csv",
     "swa_correlations.csv",
+    "bound_predictions.csv",
+    "bound_lr_ratios.csv",
     "table_main.tex",
     "table_main_swa.tex",
     "table_ranks.tex",
@@ -163,7 +175,11 @@ def aggregate(
     plateau = tables.plateau(grid, plateau_records, summary)
     scores = time_to_target.scores(grid, final)  # horizon-aware, test split, targets from the reference
     curves = time_to_target.curves(grid, final)
-    study = claims_mod.Study(grid, final, evals, selections, theory.bench, theory.official_bench)
+    train_curves = runs.curve_table(grid, records)
+    study = claims_mod.Study(grid, final, evals, selections, theory.bench, theory.official_bench,
+                             curves=train_curves)
+    bounds = bound_predictions.bound_table(grid, final, train_curves, selections)
+    lr_ratios = bound_predictions.lr_ratio_table(grid, bounds)
     claim_reads: dict[str, set[tuple[str, str]]] = {}
     claim_rows, verdicts = claims_mod.evaluate_all(study, claim_reads)
 
@@ -182,6 +198,8 @@ def aggregate(
         ("profile_curves", curves),
         ("swa_interaction", interaction),
         ("swa_correlations", correlations),
+        ("bound_predictions", bounds),
+        ("bound_lr_ratios", lr_ratios),
     ):
         frame.to_csv(out / f"{name}.csv", index=False)
     theory_report.check_cases(theory.checks).to_csv(out / "theory_checks.csv", index=False)
@@ -214,6 +232,7 @@ def aggregate(
     macros.result_macros(book, grid, summary, ranks, plateau, scores, selections, final)
     macros.swa_macros(book, grid, gains_avg, correlations)
     macros.claim_macros(book, grid, claim_rows, verdicts, claim_reads)
+    macros.bound_macros(book, grid, claim_rows, bounds, lr_ratios)
     macros.theory_macros(book, theory)
     job_seconds = macros.benchmark_seconds(benchmarks_dir) if benchmarks_dir else None
     macros.provenance_macros(book, records, final, job_seconds)

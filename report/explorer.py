@@ -36,6 +36,8 @@ STUDY_TABLES = (
     "profile_curves",
     "evals",
     "claims",
+    "bound_predictions",
+    "bound_lr_ratios",
 )
 
 

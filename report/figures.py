@@ -12,6 +12,8 @@
   marked (the equal tuning budget made visible);
 - ``performance_profile``: AlgoPerf-style profiles ρ_s(τ) of the horizon-aware updates to the test-accuracy
   targets of the tuned reference (`report.time_to_target`);
+- ``bound_predictions``: the tuned schedules' accuracy against the convex bound Ω*_T per budget, and the
+  tuned peak LRs against the bound's γ* ratios (`report.bound_predictions`);
 - ``anytime``: training loss and validation accuracy along the full-budget runs of a few strategies (the
   only runs evaluated along the way, `report.grid.Grid.anytime_strategies`).
 
@@ -34,7 +36,8 @@ import seaborn as sns
 from report.grid import Grid
 from report.latex import VARIANT_NAMES, display_name
 
-FIGURES = ("acc_vs_budget", "paired_panels", "swa_gain", "tuning_curves", "performance_profile", "anytime")
+FIGURES = ("acc_vs_budget", "paired_panels", "swa_gain", "tuning_curves", "performance_profile", "anytime",
+           "bound_predictions")
 sns.set_theme(style="whitegrid", context="paper", font_scale=1.0)
 
 
@@ -161,6 +164,45 @@ def paired_differences(final: pd.DataFrame, grid: Grid, reference: str) -> plt.F
                   fontsize=6.5)
     ax.set_ylabel(f"test acc. − {display_name(grid, reference, tex=False)} (points)")
     ax.legend(title="budget", fontsize=7, title_fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def bound_predictions(bounds: pd.DataFrame, ratios: pd.DataFrame, grid: Grid) -> plt.Figure:
+    """What the convex bound predicts (`report.bound_predictions`): per budget, each tuned schedule's mean
+    test accuracy against its Ω*_T (G = 1; lower predicts better), one panel per budget; last panel, the
+    tuned peak LR relative to the reference's against the bound's γ*_s/γ*_ref (log-log, the diagonal is
+    the prediction), one colour per budget."""
+    budgets = [b for b in grid.budgets if b.label in set(bounds["budget"])]
+    fig, axes = plt.subplots(1, len(budgets) + 1, figsize=(3.0 * (len(budgets) + 1), 3.0), squeeze=False)
+    axes = axes[0]
+    colors = sns.color_palette("viridis", max(1, len(budgets)))
+    for ax, budget in zip(axes, budgets, strict=False):
+        rows = bounds[bounds["budget"] == budget.label]
+        ax.scatter(rows["omega_star"], rows["mean_test_acc"], s=14, color="C0")
+        for _, r in rows.iterrows():
+            name = display_name(grid, str(r["strategy"]), tex=False)
+            ax.annotate(name, (r["omega_star"], r["mean_test_acc"]), fontsize=5.5, xytext=(2, 2),
+                        textcoords="offset points")
+        ax.set_title(f"{budget.percent}% budget", fontsize=8)
+        ax.set_xlabel(r"$\Omega^\star_T$ (G = 1)", fontsize=8)
+        ax.tick_params(labelsize=7)
+    axes[0].set_ylabel("mean test accuracy (%)", fontsize=8)
+    last = axes[-1]
+    for color, budget in zip(colors, budgets, strict=True):
+        rows = ratios[(ratios["budget"] == budget.label) & (ratios["lr_ratio"] > 0)]
+        last.scatter(rows["gamma_ratio"], rows["lr_ratio"], s=14, color=color, label=f"{budget.percent}%")
+    finite = ratios[["gamma_ratio", "lr_ratio"]].replace([float("inf")], float("nan")).dropna()
+    if len(finite):
+        low = float(finite.min().min()) / 1.3
+        high = float(finite.max().max()) * 1.3
+        last.plot([low, high], [low, high], color="black", linewidth=0.8)
+    last.set_xscale("log")
+    last.set_yscale("log")
+    last.set_xlabel(r"bound: $\gamma^\star_s / \gamma^\star_{\mathrm{ref}}$", fontsize=8)
+    last.set_ylabel("tuned peak LR / reference's", fontsize=8)
+    last.tick_params(labelsize=7)
+    last.legend(title="budget", fontsize=6.5, title_fontsize=6.5, frameon=False)
     fig.tight_layout()
     return fig
 
@@ -386,7 +428,7 @@ def anytime(evals: pd.DataFrame, curves: pd.DataFrame, grid: Grid) -> plt.Figure
 
 #: The tables `make_all` reads.
 FIGURE_TABLES = ("final.csv", "swa_gains.csv", "swa_interaction.csv", "tuning.csv", "profile_curves.csv",
-                 "time_to_target.csv", "evals.csv")
+                 "time_to_target.csv", "evals.csv", "bound_predictions.csv", "bound_lr_ratios.csv")
 
 
 def make_all(grid: Grid, tables_dir: str | Path, curves: pd.DataFrame, out_dir: str | Path) -> None:
@@ -413,3 +455,5 @@ def make_all(grid: Grid, tables_dir: str | Path, curves: pd.DataFrame, out_dir: 
         "performance_profile",
     )
     save(anytime(pd.read_csv(t / "evals.csv"), curves, grid), out_dir, "anytime")
+    bounds, ratios = pd.read_csv(t / "bound_predictions.csv"), pd.read_csv(t / "bound_lr_ratios.csv")
+    save(bound_predictions(bounds, ratios, grid), out_dir, "bound_predictions")

@@ -401,6 +401,55 @@ def findings_sentence(verdicts: dict[str, str]) -> str:
     return text + "." if text else "No claim was tested."
 
 
+def bound_macros(book: MacroBook, grid: Grid, claim_rows: pd.DataFrame, bounds: pd.DataFrame,
+                 ratios: pd.DataFrame) -> None:
+    """The section "What the convex bound predicts": the rank agreements (from the claims table), the
+    agreement of the tuned peak-LR ratios with the bound's γ* ratios, and UBA's bound-optimal φ."""
+    from report import bound_predictions as bp
+
+    src = "tables/claims.csv: claim_id=bound_ranks_schedules"
+
+    def rho(row: pd.Series) -> str:
+        if not math.isfinite(row["estimate"]):
+            return "--"
+        interval = (f" [{number(row['ci_low'])}, {number(row['ci_high'])}]"
+                    if math.isfinite(row["ci_low"]) else "")
+        return f"$\\rho = {number(row['estimate'])}$" + interval
+
+    rows = claim_rows[claim_rows["claim_id"] == "bound_ranks_schedules"]
+
+    def per_budget(label: str) -> str:
+        own = rows[rows["setting"].str.endswith(label)]
+        parts = [rho(r) + " at " + r["setting"].split(",")[0].replace("%", "\\%") for _, r in own.iterrows()]
+        return listing(parts) if parts else "--"
+
+    book.add("boundRankConstant", per_budget("G = 1"), src)
+    book.add("boundRankMeasured", per_budget("measured G_t"), src)
+    area = claim_rows[claim_rows["claim_id"] == "small_budget_area"]
+    book.add("smallBudgetAreaRho", rho(area.iloc[0]) if len(area) else "--",
+             "tables/claims.csv: claim_id=small_budget_area")
+    src = "tables/bound_lr_ratios.csv"
+    agreement = bp.log_agreement(ratios, "lr_ratio", "gamma_ratio") if len(ratios) else math.nan
+    book.add("boundLrRatioRho", number(agreement) if math.isfinite(agreement) else "--", src)
+    horizon = bp.log_agreement(ratios, "lr_vs_full", "gamma_vs_full") if len(ratios) else math.nan
+    book.add("boundLrHorizonRho", number(horizon) if math.isfinite(horizon) else "--", src)
+    small = ratios[ratios["budget"] == grid.budgets[0].label] if len(ratios) else ratios
+    book.add("boundGammaSmallVsFull", number(float(small["gamma_vs_full"].median()))
+             if len(small) else "--", f"{src}: median gamma_vs_full at the smallest budget")
+    book.add("boundLrSmallVsFull", number(float(small["lr_vs_full"].median()))
+             if len(small) else "--", f"{src}: median lr_vs_full at the smallest budget")
+    book.add("boundNumSchedules", str(len(bp.schedule_strategies(grid))), "report.bound_predictions")
+    uba = grid.report["uba"]
+    if uba in grid.strategies and grid.strategy_value(uba, "schedule.name") == "uba":
+        stars = [f"{number(bp.uba_phi_star(grid, b), 2)} at {b.percent}\\%" for b in grid.budgets]
+        fixed = grid.strategy_value(uba, "schedule.phi")
+        book.add("boundUbaPhiStar", listing(stars), "report.bound_predictions.uba_phi_star")
+        book.add("studyUbaPhi", number(float(fixed), 2) if fixed is not None else "tuned", "profile.json")
+    else:
+        book.add("boundUbaPhiStar", "--", "report.bound_predictions.uba_phi_star")
+        book.add("studyUbaPhi", "--", "profile.json")
+
+
 def theory_macros(book: MacroBook, theory: Any) -> None:
     """The theory part's macros, made by `report.theory_report.theory_macros`; literal names there.."""
     from report import theory_report

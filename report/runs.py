@@ -211,18 +211,23 @@ def eval_table(grid: Grid, records: dict[Run, dict[str, Any]]) -> pd.DataFrame:
 
 
 def curve_table(grid: Grid, records: dict[Run, dict[str, Any]]) -> pd.DataFrame:
-    """Training curves (step, lr, loss) of every run, long format."""
+    """Training curves (step, lr, loss, grad_norm: the RMS minibatch gradient norm of each curve point, NaN
+    in records made before it was recorded) of every run, long format."""
     frames = []
     for run, rec in records.items():
         curve = rec.get("curve") or {}
         if not curve.get("step"):
             continue
         frame = pd.DataFrame({k: curve.get(k) for k in ("step", "lr", "loss")})
+        norms = curve.get("grad_norm")
+        frame["grad_norm"] = pd.to_numeric(pd.Series(norms if norms and len(norms) == len(frame) else
+                                                     [None] * len(frame)), errors="coerce").to_numpy(float)
         frame["strategy"], frame["budget"], frame["seed"] = run.strategy, run.budget.label, run.seed
         frame["percent"] = run.budget.percent
         frames.append(frame)
     if not frames:
-        return pd.DataFrame(columns=["step", "lr", "loss", "strategy", "budget", "seed", "percent"])
+        columns = ["step", "lr", "loss", "grad_norm", "strategy", "budget", "seed", "percent"]
+        return pd.DataFrame(columns=columns)
     return pd.concat(frames, ignore_index=True)
 
 

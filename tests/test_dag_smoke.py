@@ -211,7 +211,7 @@ def test_every_figure_cell_of_the_executed_notebooks_shows_its_figures(smoke):
     theory = smoke / RES / "theory"
     problems = pd.read_csv(theory / "bench.csv")["problem"].nunique()
     checks = len(set(json.loads((theory / "check_data.json").read_text())) & set(CHECK_PLOTTERS))
-    expected = {"results_explorer": [1] * 8, "theory_checks": [checks, problems, 1]}
+    expected = {"results_explorer": [1] * 10, "theory_checks": [checks, problems, 1]}
     for name, counts in expected.items():
         nb = nbformat.read(smoke / RES / f"notebooks/{name}.ipynb", as_version=4)
         figures = [c for c in nb.cells if c.cell_type == "code" and "figure" in c.metadata.get("tags", [])]

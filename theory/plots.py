@@ -167,7 +167,38 @@ def _draw_schedule(ax: plt.Axes, key: str, schedule: dict) -> None:
     ax.legend(fontsize=7)
 
 
+def plot_last_iterate_pep(entry: dict) -> plt.Figure:
+    """Per library schedule at each T: the bound Ω*_T against the exact worst case W_T of SGD at γ* (PEP),
+    D = G = 1 (left, schedules ordered by Ω*_T at the largest T), and how tight the bound is, W_T/Ω*_T
+    (right): which schedule is worst-case best, and how much of the bound is slack."""
+    rows = pd.DataFrame(entry["numbers"]["rows"])
+    Ts = sorted(rows["T"].unique())
+    last = rows[rows["T"] == Ts[-1]].sort_values("omega_star")
+    order = list(last["schedule"])
+    fig, axes = plt.subplots(1, 2, figsize=(10.0, 0.28 * len(order) + 1.4), sharey=True)
+    y = np.arange(len(order))
+    markers = ("o", "s", "^", "D")
+    for k, T in enumerate(Ts):
+        sub = rows[rows["T"] == T].set_index("schedule").reindex(order)
+        shift = (k - (len(Ts) - 1) / 2) * 0.18
+        axes[0].scatter(sub["omega_star"], y + shift, marker=markers[k % 4], color=f"C{k}",
+                        label=rf"$\Omega^\star_T$, T = {T}")
+        axes[0].scatter(sub["pep_worst"], y + shift, marker=markers[k % 4], facecolors="none",
+                        edgecolors=f"C{k}", label=f"PEP worst case, T = {T}")
+        axes[1].scatter(sub["pep_worst"] / sub["omega_star"], y + shift, marker=markers[k % 4], color=f"C{k}",
+                        label=f"T = {T}")
+    axes[0].set(yticks=y, yticklabels=order, xlabel=r"$f(x_T) - f^\star$ (D = G = 1)")
+    axes[0].invert_yaxis()
+    axes[0].legend(fontsize=7, frameon=False)
+    axes[1].axvline(1.0, color="black", linewidth=0.8)
+    axes[1].set(xlabel=r"$W_T / \Omega^\star_T$ (1: the bound is exact)")
+    axes[1].legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 CHECK_PLOTTERS = {
+    "last_iterate_pep": plot_last_iterate_pep,
     "ratio_chaining": plot_ratio_chaining,
     "kappa_star_rate": plot_kappa_star,
     "convex_hypergradient": plot_convex,

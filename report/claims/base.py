@@ -31,8 +31,10 @@ DECIDED = (REPRODUCED, NOT_REPRODUCED, EXCEEDED)
 #: deterministic comparison of single runs, never called robust; an exact property of a formula).
 SUPERIORITY, NON_INFERIORITY, EQUIVALENCE = "superiority", "non-inferiority", "equivalence"
 RATIO = "ratio > 0"
+CORRELATION = "rank correlation > 0"  # Spearman's rho with a bootstrap interval over seeds
 DETERMINISTIC, EXACT = "deterministic", "exact"
-STATISTICAL_TESTS = (SUPERIORITY, NON_INFERIORITY, EQUIVALENCE, RATIO)
+STATISTICAL_TESTS = (SUPERIORITY, NON_INFERIORITY, EQUIVALENCE, RATIO, CORRELATION)
+BOOTSTRAP_TESTS = (RATIO, CORRELATION)  # judged on percentile intervals of their bootstrap samples
 CLAIM_COLUMNS = [
     "claim_id",
     "claim",
@@ -71,6 +73,8 @@ class Study:
     selections: dict[str, Any] = field(default_factory=dict)
     bench: pd.DataFrame | None = None
     bench_official: pd.DataFrame | None = None
+    #: Training curves of the final runs (`report.runs.curve_table`: step, lr, loss, grad_norm).
+    curves: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: The (strategy, budget) pairs whose final runs `accuracy` has read (`evaluate_all` clears it before
     #: each claim and keeps it as that claim's runs, the provenance of its verdict macro).
     read: set[tuple[str, str]] = field(default_factory=set)

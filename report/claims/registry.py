@@ -11,10 +11,12 @@ from typing import Any
 
 import pandas as pd
 
-from report.claims import theory, training
+from report.claims import bound, theory, training
 from report.claims.base import (
+    BOOTSTRAP_TESTS,
     CLAIM_COLUMNS,
     COMPARATOR_DIVERGED,
+    CORRELATION,
     DETERMINISTIC,
     EQUIVALENCE,
     EXACT,
@@ -137,6 +139,29 @@ CLAIMS: tuple[Claim, ...] = (
         short="SWA $>$ the raw model",
     ),
     Claim(
+        "bound_ranks_schedules",
+        "The last-iterate bound $\\Omega^\\star_T$ ranks the tuned schedules as their test accuracy does, at "
+        "every budget",
+        "schaipp2025surprising",
+        "convex bound against language-model training (Schaipp et al. 2025)",
+        bound.bound_ranks_schedules,
+        "claimBoundRankVerdict",
+        wording="the convex last-iterate bound predicts how schedules compare in deep learning",
+        test_type=CORRELATION,
+        short="the bound $\\Omega^\\star_T$ ranks the schedules",
+    ),
+    Claim(
+        "small_budget_area",
+        "At the smallest budget the learning-rate area $\\sum_t \\eta_t$ ranks the tuned schedules",
+        "defazio2023when,schaipp2025surprising",
+        "the bound's first term $D^2/(2\\sum_t \\eta_t)$, which dominates at small $T$",
+        bound.small_budget_area,
+        "claimSmallBudgetAreaVerdict",
+        wording="at small $T$ the bound is dominated by $D^2/(2\\sum_t \\eta_t)$",
+        test_type=CORRELATION,
+        short="the learning-rate area ranks the schedules at the smallest budget",
+    ),
+    Claim(
         "hdm_official",
         "HDM-Best needs fewer gradient calls than L-BFGS-M10 and Adam",
         "chu2025hdm",
@@ -218,7 +243,7 @@ def correct_family(rows: list[dict[str, Any]], alpha: float = FAMILY_ALPHA) -> N
     family = [row for row in rows if in_family(row)]
     rejected, adjusted, levels = holm([row["p_value"] for row in family], alpha)
     for row, reject, p_holm, level in zip(family, rejected, adjusted, levels, strict=True):
-        if row["test"] == RATIO:
+        if row["test"] in BOOTSTRAP_TESTS:
             low, high = percentile_interval(row.get("_boot", ()), 1.0 - level)
         else:
             low, high = t_row_at(row, level)
@@ -226,7 +251,7 @@ def correct_family(rows: list[dict[str, Any]], alpha: float = FAMILY_ALPHA) -> N
         half = (high - low) / 2
         decided = bool(reject) and verdict != INCONCLUSIVE
         row.update(
-            seeds_needed=math.nan if decided or row["test"] == RATIO else _seeds_needed(row, level),
+            seeds_needed=math.nan if decided or row["test"] in BOOTSTRAP_TESTS else _seeds_needed(row, level),
             p_holm=float(p_holm),
             holm_low=low,
             holm_high=high,
