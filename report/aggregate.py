@@ -47,6 +47,7 @@ TABLE_FILES = (
     "theory_bench.csv",
     "swa_interaction.csv",
     "swa_correlations.csv",
+    "train_loss.csv",
     "bound_predictions.csv",
     "bound_lr_ratios.csv",
     "table_main.tex",
@@ -57,6 +58,7 @@ TABLE_FILES = (
     "table_uba.tex",
     "table_claims.tex",
     "table_claim_tests.tex",
+    "table_train_loss.tex",
     "table_profile.tex",
     "table_theory_checks.tex",
     "table_theory_bench.tex",
@@ -178,6 +180,7 @@ def aggregate(
     train_curves = runs.curve_table(grid, records)
     study = claims_mod.Study(grid, final, evals, selections, theory.bench, theory.official_bench,
                              curves=train_curves)
+    losses = tables.train_loss(train_curves, final)
     bounds = bound_predictions.bound_table(grid, final, train_curves, selections)
     lr_ratios = bound_predictions.lr_ratio_table(grid, bounds)
     claim_reads: dict[str, set[tuple[str, str]]] = {}
@@ -198,6 +201,7 @@ def aggregate(
         ("profile_curves", curves),
         ("swa_interaction", interaction),
         ("swa_correlations", correlations),
+        ("train_loss", losses),
         ("bound_predictions", bounds),
         ("bound_lr_ratios", lr_ratios),
     ):
@@ -217,6 +221,7 @@ def aggregate(
     (out / "table_uba.tex").write_text(latex.uba_table(uba, grid))
     (out / "table_claims.tex").write_text(latex.claims_table(claim_rows))
     (out / "table_claim_tests.tex").write_text(latex.claim_tests_table(claims_mod.CLAIMS))
+    (out / "table_train_loss.tex").write_text(latex.train_loss_table(losses, grid))
     (out / "table_profile.tex").write_text(latex.profile_table(scores, grid))
     (out / "table_theory_checks.tex").write_text(theory_report.theory_checks_table(theory.checks))
     (out / "table_theory_diagnostics.tex").write_text(theory_report.theory_diagnostics_table(theory.checks))
@@ -233,6 +238,7 @@ def aggregate(
     macros.swa_macros(book, grid, gains_avg, correlations)
     macros.claim_macros(book, grid, claim_rows, verdicts, claim_reads)
     macros.bound_macros(book, grid, claim_rows, bounds, lr_ratios)
+    macros.train_loss_macros(book, grid, losses)
     macros.theory_macros(book, theory)
     job_seconds = macros.benchmark_seconds(benchmarks_dir) if benchmarks_dir else None
     macros.provenance_macros(book, records, final, job_seconds)

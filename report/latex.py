@@ -177,9 +177,10 @@ def number(value: float, digits: int = 2) -> str:
 def mean_ci(
     mean: float, half: float, n: int, n_diverged: int = 0, digits: int = 2, bold: bool = False
 ) -> str:
-    """``mean +/- half`` in math mode; "diverged" when no run survived; a dagger counts diverged runs."""
+    """``mean +/- half`` in math mode; "failed" when no run survived (every one diverged or ended at chance
+    level); a dagger counts those runs."""
     if n == 0:
-        return "diverged" if n_diverged else "--"
+        return "failed" if n_diverged else "--"
     core = f"{mean:.{digits}f}" if not math.isfinite(half) else f"{mean:.{digits}f} \\pm {half:.{digits}f}"
     if bold:
         core = f"\\mathbf{{{core}}}"
@@ -237,31 +238,23 @@ def main_table(table: pd.DataFrame, grid: Grid, variant: str = "judged") -> str:
 
 
 def main_swa_table(table: pd.DataFrame, grid: Grid) -> str:
-    """Strategies x (budget x SWA variant): accuracy mean +/- CI half-width, the best mean per budget
-    (over strategies and variants) in bold."""
+    """A ``longtable`` (it spans pages): strategies × averaging variants, one block of rows per budget,
+    accuracy mean +/- CI half-width, the best mean of each budget (over strategies and variants) in bold.
+    Five variant columns stay legible where budgets × variants side by side did not."""
     variants = [v for v in VARIANT_NAMES if v in set(table["variant"].astype(str))]
-    best = {b.label: table[table["budget"] == b.label]["mean"].max() for b in grid.budgets}
-    body = [
-        [display_name(grid, strategy)]
-        + [_accuracy_cell(table, strategy, b.label, v, best[b.label]) for b in grid.budgets for v in variants]
-        for strategy in grid.strategies
-    ]
-    top = ["", *(f"\\multicolumn{{{len(variants)}}}{{c}}{{{h}}}" for h in budget_header(grid))]
-    rules = " ".join(
-        f"\\cmidrule(lr){{{2 + i * len(variants)}-{1 + (i + 1) * len(variants)}}}"
-        for i in range(len(grid.budgets))
-    )
-    header = ["Strategy", *([VARIANT_NAMES[v] for v in variants] * len(grid.budgets))]
-    lines = [
-        f"\\begin{{tabular}}{{l{'c' * len(variants) * len(grid.budgets)}}}",
-        "\\toprule",
-        " & ".join(top) + r" \\",
-        rules,
-        " & ".join(header) + r" \\",
-        "\\midrule",
-    ]
-    lines += [" & ".join(row) + r" \\" for row in body]
-    lines += ["\\bottomrule", "\\end{tabular}", ""]
+    header = " & ".join(["Strategy", *(VARIANT_NAMES[v] for v in variants)]) + r" \\"
+    lines = [f"\\begin{{longtable}}{{l{'c' * len(variants)}}}", "\\toprule", header, "\\midrule",
+             "\\endfirsthead", "\\toprule", header, "\\midrule", "\\endhead", "\\bottomrule", "\\endlastfoot"]
+    for i, budget in enumerate(grid.budgets):
+        best = table[table["budget"] == budget.label]["mean"].max()
+        if i:
+            lines.append("\\midrule")
+        head = f"Budget {budget.percent}\\% ({budget.steps} updates)"
+        lines.append(f"\\multicolumn{{{1 + len(variants)}}}{{l}}{{\\textit{{{head}}}}} \\\\")
+        for strategy in grid.strategies:
+            cells = [_accuracy_cell(table, strategy, budget.label, v, best) for v in variants]
+            lines.append(" & ".join([display_name(grid, strategy), *cells]) + r" \\")
+    lines += ["\\end{longtable}", ""]
     return "\n".join(lines)
 
 
@@ -275,6 +268,28 @@ def rank_table(ranks: pd.DataFrame, grid: Grid) -> str:
             + [number(r["all"], 1)]
         )
     return _tabular("l" + "c" * (len(grid.budgets) + 1), ["Strategy", *budget_header(grid), "All"], body)
+
+
+def train_loss_table(losses: pd.DataFrame, grid: Grid) -> str:
+    """Strategies × budgets: final training loss (`report.tables.train_loss`) and mean test accuracy."""
+    body = []
+    for strategy in grid.strategies:
+        row = [display_name(grid, strategy)]
+        for budget in grid.budgets:
+            r = losses[(losses["strategy"].astype(str) == strategy) & (losses["budget"] == budget.label)]
+            loss = float(r["train_loss"].iloc[0]) if len(r) else math.nan
+            acc = float(r["test_acc"].iloc[0]) if len(r) else math.nan
+            row += [number(loss, 3) if math.isfinite(loss) else "--",
+                    number(acc) if math.isfinite(acc) else "--"]
+        body.append(row)
+    top = ["", *(f"\\multicolumn{{2}}{{c}}{{{h}}}" for h in budget_header(grid))]
+    rules = " ".join(f"\\cmidrule(lr){{{2 + 2 * i}-{3 + 2 * i}}}" for i in range(len(grid.budgets)))
+    header = ["Strategy", *(["train loss", "test acc."] * len(grid.budgets))]
+    lines = [f"\\begin{{tabular}}{{l{'rr' * len(grid.budgets)}}}", "\\toprule", " & ".join(top) + r" \\",
+             rules, " & ".join(header) + r" \\", "\\midrule"]
+    lines += [" & ".join(row) + r" \\" for row in body]
+    lines += ["\\bottomrule", "\\end{tabular}", ""]
+    return "\n".join(lines)
 
 
 def swa_table(gains: pd.DataFrame, grid: Grid) -> str:

@@ -450,6 +450,20 @@ def bound_macros(book: MacroBook, grid: Grid, claim_rows: pd.DataFrame, bounds: 
         book.add("studyUbaPhi", "--", "profile.json")
 
 
+def train_loss_macros(book: MacroBook, grid: Grid, losses: pd.DataFrame) -> None:
+    """Does a lower final training loss go with a higher test accuracy? Spearman's ρ across strategies at
+    each budget (negative: the strategies that optimise better also generalise better)."""
+    from scipy import stats
+
+    parts = []
+    for budget in grid.budgets:
+        rows = losses[losses["budget"] == budget.label].dropna(subset=["train_loss", "test_acc"])
+        if len(rows) >= 3:
+            rho = float(stats.spearmanr(rows["train_loss"], rows["test_acc"]).statistic)
+            parts.append(f"$\\rho = {number(rho)}$ at {budget.percent}\\%")
+    book.add("trainLossRho", listing(parts) if parts else "--", "tables/train_loss.csv")
+
+
 def theory_macros(book: MacroBook, theory: Any) -> None:
     """The theory part's macros, made by `report.theory_report.theory_macros`; literal names there.."""
     from report import theory_report

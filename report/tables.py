@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
@@ -279,3 +280,32 @@ def interaction_correlations(interaction: pd.DataFrame) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows, columns=["budget", "percent", "variant", "n", "rho", "p_value"])
+
+
+TRAIN_LOSS_TAIL = 0.1  # the last 10 % of a run's updates: its final training loss
+
+
+def train_loss(curves: pd.DataFrame, final: pd.DataFrame) -> pd.DataFrame:
+    """Per strategy × budget: the final training loss (mean minibatch loss over the last `TRAIN_LOSS_TAIL`
+    of each run's updates, then the mean over the runs that finished, `status` ok in ``final``) beside the
+    mean test accuracy of the judged model: does a strategy optimise better, or generalise better?"""
+    columns = ["strategy", "budget", "percent", "train_loss", "test_acc", "n"]
+    if curves.empty or final.empty:
+        return pd.DataFrame(columns=columns)
+    ok = final[(final["variant"].astype(str) == "off") & (final["status"] == "ok")]
+    finished = set(zip(ok["strategy"].astype(str), ok["budget"], ok["seed"], strict=True))
+    judged = final[final["judged"].astype(bool) & (final["status"] == "ok")]
+    rows = []
+    for (strategy, budget), grp in curves.groupby(["strategy", "budget"], sort=False):
+        per_seed = []
+        for seed, run in grp.groupby("seed"):
+            if (str(strategy), budget, seed) not in finished:
+                continue
+            last = run["step"].max()
+            tail = run[run["step"] > (1 - TRAIN_LOSS_TAIL) * last]
+            per_seed.append(float(tail["loss"].mean()))
+        acc = judged[(judged["strategy"].astype(str) == str(strategy)) & (judged["budget"] == budget)]
+        rows.append({"strategy": strategy, "budget": budget, "percent": int(grp["percent"].iloc[0]),
+                     "train_loss": float(np.mean(per_seed)) if per_seed else float("nan"),
+                     "test_acc": float(acc["test_acc"].mean()), "n": len(per_seed)})
+    return pd.DataFrame(rows, columns=columns)

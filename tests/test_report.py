@@ -673,3 +673,35 @@ def test_a_budget_with_its_own_seeds_is_planned_judged_and_described(tmp_path):
     assert _seed_allocation_sentence(g).startswith("The 25\\% budget gets more seeds")
     plain = grid.from_dict(PROFILE)
     assert _seed_count(plain) == "3 seeds" and _seed_allocation_sentence(plain) == ""
+
+
+def test_the_averaging_table_is_a_longtable_of_legible_columns():
+    """One block of rows per budget and one column per averaging variant (budgets × variants side by
+    side were 15 columns at ~4 pt); every strategy appears once per budget; a cell with no surviving run
+    says so."""
+    g = grid.from_dict(PROFILE, source="unit")
+    variants = ["off", "tail", "swalr"]
+    rows = [{"strategy": s, "budget": b.label, "variant": v, "mean": 80.0 + i, "half_width": 1.0, "n": 3,
+             "n_diverged": 0} for s in g.strategies for b in g.budgets for i, v in enumerate(variants)]
+    rows[0].update(n=0, n_diverged=3)
+    text = latex.main_swa_table(pd.DataFrame(rows), g)
+    assert text.startswith("\\begin{longtable}{l" + "c" * len(variants) + "}")
+    assert text.count("\\textit{Budget") == len(g.budgets)
+    body = [line for line in text.splitlines() if " & " in line and not line.startswith("Strategy")]
+    assert len(body) == len(g.strategies) * len(g.budgets)
+    assert body[0].split(" & ")[1] == "failed"
+    assert all(line.count(" & ") == len(variants) for line in body)
+
+
+def test_train_loss_is_the_mean_over_the_last_tenth_of_the_finished_runs():
+    curves = pd.DataFrame([{"strategy": "cosine", "budget": "b100", "percent": 100, "seed": seed,
+                            "step": step, "loss": loss}
+                           for seed, tail in ((0, 0.5), (1, 0.7), (2, 9.0))
+                           for step, loss in ((10, 2.0), (90, 1.0), (95, tail), (100, tail))])
+    final = pd.DataFrame([{"strategy": "cosine", "budget": "b100", "seed": seed, "variant": "off",
+                           "judged": True, "status": status, "test_acc": acc}
+                          for seed, status, acc in ((0, "ok", 80.0), (1, "ok", 82.0), (2, "diverged", None))])
+    table = tables.train_loss(curves, final)
+    row = table.iloc[0]
+    assert row["train_loss"] == pytest.approx((0.5 + 0.7) / 2)  # steps 95 and 100 only; seed 2 diverged
+    assert row["test_acc"] == pytest.approx(81.0) and row["n"] == 2
