@@ -67,10 +67,9 @@ def test_study_profiles_carry_the_protocol_and_every_contender(path):
     used = {g.strategy_value(s, "schedule.name") for s in g.strategies}
     assert set(schedules.NAMES) <= used, "every schedule of the library"
     assert g.strategies["dog"].output == "poly"
-    if path.stem == "mini":  # UBA tuned like the SGD schedules, at a fixed phi
-        assert g.strategies["uba"].knob == "optimizer.lr" and not g.strategies["uba"].inherit
-    else:
-        assert g.strategies["uba"].inherit == {"optimizer.lr": "cosine"}
+    # UBA tuned like the SGD schedules, at a fixed phi, with the same tuning runs (no inherited choice)
+    assert g.strategies["uba"].knob == "optimizer.lr" and not g.strategies["uba"].inherit
+    assert g.tuning_seeds == [1000, 1001] and g.tuning["bracket"] == 2
 
 
 def test_mini_is_the_study_design():
@@ -130,14 +129,15 @@ def test_cluster_profiles_match_the_protocol(name, model, percents, gpus, per_bu
         assert g.full.steps == 88 * ((1_281_167 - val) // g.common["data.batch_size"])
 
 
-# The protocol's training jobs, written out (mini: one job per strategy and phase, and per strategy for the
-# bracket round; cifar and imagenet (no bracket round): one per
-# strategy, phase and budget; the tuning of imagenet at the full budget only) -- not
-# recomputed by the grid code the Snakefile itself uses.
+# The protocol's training jobs, written out (every profile: a round-1 tuning job and a bracket-round job per
+# strategy and tuning budget, a final job per strategy and budget, chunked by `batching.max_runs`; mini one
+# job per strategy and phase; the tuning of imagenet at the full budget only: 6 round-1 runs in chunks of
+# 5 (imagenet) or 2 (imagenet_rn18), 4 bracket runs in 1 or 2 chunks) -- not recomputed by the grid code
+# the Snakefile itself uses.
 STRATEGIES = 24
-TRAIN_JOBS = {"mini": STRATEGIES * 3 + 1, "cifar10": STRATEGIES * 4 + STRATEGIES * 4 + 1,
-              "cifar100": STRATEGIES * 4 + STRATEGIES * 4 + 1, "imagenet": STRATEGIES + STRATEGIES * 6 + 1,
-              "imagenet_rn18": STRATEGIES * 2 + STRATEGIES * 6 * 3 + 1}
+TRAIN_JOBS = {"mini": STRATEGIES * 3 + 1, "cifar10": STRATEGIES * 4 * 3 + 1,
+              "cifar100": STRATEGIES * 4 * 3 + 1, "imagenet": STRATEGIES * (2 + 1 + 6) + 1,
+              "imagenet_rn18": STRATEGIES * (3 + 2 + 6 * 3) + 1}
 OTHER_JOBS = {"profile_json": 1, "plan": TRAIN_JOBS["mini"], "select": STRATEGIES, "theory_check": 1,
               "theory_bench": 1, "theory_bench_official": 1, "theory_figures": 1, "aggregate": 1,
               "training_figures": 1,
