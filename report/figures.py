@@ -173,25 +173,29 @@ def bound_predictions(bounds: pd.DataFrame, ratios: pd.DataFrame, grid: Grid) ->
     test accuracy against its Ω*_T (G = 1; lower predicts better), one panel per budget; last panel, the
     tuned peak LR relative to the reference's against the bound's γ*_s/γ*_ref (log-log, the diagonal is
     the prediction), one colour per budget."""
+    from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
     budgets = [b for b in grid.budgets if b.label in set(bounds["budget"])]
-    fig, axes = plt.subplots(1, len(budgets) + 1, figsize=(3.0 * (len(budgets) + 1), 3.0), squeeze=False)
-    axes = axes[0]
+    n = len(budgets) + 1
+    cols = 2
+    fig, axes = plt.subplots(-(-n // cols), cols, figsize=(9.0, 3.6 * -(-n // cols)), squeeze=False)
+    flat = list(axes.flat)
     colors = sns.color_palette("viridis", max(1, len(budgets)))
-    for ax, budget in zip(axes, budgets, strict=False):
+    for ax, budget in zip(flat, budgets, strict=False):
         rows = bounds[bounds["budget"] == budget.label]
-        ax.scatter(rows["omega_star"], rows["mean_test_acc"], s=14, color="C0")
+        ax.scatter(rows["omega_star"], rows["mean_test_acc"], s=16, color="C0")
         for _, r in rows.iterrows():
             name = display_name(grid, str(r["strategy"]), tex=False)
-            ax.annotate(name, (r["omega_star"], r["mean_test_acc"]), fontsize=5.5, xytext=(2, 2),
+            ax.annotate(name, (r["omega_star"], r["mean_test_acc"]), fontsize=6, xytext=(3, 2),
                         textcoords="offset points")
-        ax.set_title(f"{budget.percent}% budget", fontsize=8)
-        ax.set_xlabel(r"$\Omega^\star_T$ (G = 1)", fontsize=8)
+        ax.set_title(f"{budget.percent}% budget", fontsize=9)
+        ax.set_xlabel(r"$\Omega^\star_T$ (G = 1; lower predicts better)", fontsize=8)
+        ax.set_ylabel("mean test accuracy (%)", fontsize=8)
         ax.tick_params(labelsize=7)
-    axes[0].set_ylabel("mean test accuracy (%)", fontsize=8)
-    last = axes[-1]
+    last = flat[len(budgets)]
     for color, budget in zip(colors, budgets, strict=True):
         rows = ratios[(ratios["budget"] == budget.label) & (ratios["lr_ratio"] > 0)]
-        last.scatter(rows["gamma_ratio"], rows["lr_ratio"], s=14, color=color, label=f"{budget.percent}%")
+        last.scatter(rows["gamma_ratio"], rows["lr_ratio"], s=16, color=color, label=f"{budget.percent}%")
     finite = ratios[["gamma_ratio", "lr_ratio"]].replace([float("inf")], float("nan")).dropna()
     if len(finite):
         low = float(finite.min().min()) / 1.3
@@ -199,10 +203,17 @@ def bound_predictions(bounds: pd.DataFrame, ratios: pd.DataFrame, grid: Grid) ->
         last.plot([low, high], [low, high], color="black", linewidth=0.8)
     last.set_xscale("log")
     last.set_yscale("log")
+    for axis in (last.xaxis, last.yaxis):  # plain numbers on the major ticks only: legible
+        axis.set_major_locator(LogLocator(base=2.0))
+        axis.set_major_formatter(ScalarFormatter())
+        axis.set_minor_formatter(NullFormatter())
+    last.set_title("tuned peak LR vs the bound's", fontsize=9)
     last.set_xlabel(r"bound: $\gamma^\star_s / \gamma^\star_{\mathrm{ref}}$", fontsize=8)
     last.set_ylabel("tuned peak LR / reference's", fontsize=8)
     last.tick_params(labelsize=7)
-    last.legend(title="budget", fontsize=6.5, title_fontsize=6.5, frameon=False)
+    last.legend(title="budget", fontsize=7, title_fontsize=7, frameon=False)
+    for ax in flat[n:]:
+        ax.set_visible(False)
     fig.tight_layout()
     return fig
 
@@ -228,7 +239,7 @@ def paired_panels(final: pd.DataFrame, grid: Grid, reference: str | None = None)
     chunks = [others[i:i + PANEL_SIZE] for i in range(0, len(others), PANEL_SIZE)] or [[]]
     cols = min(2, len(chunks))
     rows_n = -(-len(chunks) // cols)
-    fig, axes = plt.subplots(rows_n, cols, figsize=(3.4 * cols, 2.5 * rows_n), squeeze=False, sharex=True)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(5.0 * cols, 2.6 * rows_n), squeeze=False, sharex=True)
     markers = ("o", "s", "^", "D", "v", "P")
     for ax, chunk in zip(axes.flat, chunks, strict=False):
         sub = table[table["strategy"].isin(chunk)]
@@ -255,7 +266,7 @@ def paired_panels(final: pd.DataFrame, grid: Grid, reference: str | None = None)
         ax.axhline(0, color="black", linewidth=0.8)
         _budget_axis(ax, grid, "budget")
         ax.tick_params(labelsize=7)
-        ax.legend(fontsize=6.5, frameon=False, loc="best")
+        ax.legend(fontsize=6.5, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))  # off the data
     for ax in list(axes.flat)[len(chunks):]:
         ax.set_visible(False)
     fig.supylabel(f"test acc. − {display_name(grid, reference, tex=False)} (points)", fontsize=8)

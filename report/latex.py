@@ -307,7 +307,7 @@ def swa_table(gains: pd.DataFrame, grid: Grid) -> str:
 
 
 def _estimate(r: pd.Series) -> str:
-    if r["unit"] in ("points", "fraction of the gap"):
+    if r["unit"] in ("points", "fraction of the gap", "Spearman rho"):
         return signed_ci(r["estimate"], r["ci_low"], r["ci_high"])
     return escape(r["detail"]) if r["detail"] else "--"
 
@@ -325,12 +325,17 @@ def _verdict_cell(r: pd.Series) -> str:
 
 
 def claims_table(claims: pd.DataFrame) -> str:
-    """Claim, setting, our estimate with its raw interval, the Holm-adjusted p-value, the verdict after
-    the correction (the raw one beside it where they differ), its margin in half-widths of the corrected
-    interval and the minimum detectable effect (80% power) at the study's seeds, with, for a row left
-    inconclusive, the seeds that would decide its observed effect in parentheses."""
+    """A ``longtable`` (it spans pages): claim, setting, our estimate with its raw interval, the
+    Holm-adjusted p-value, the verdict after the correction (the raw one beside it where they differ),
+    its margin in half-widths of the corrected interval and the minimum detectable effect (80% power) at
+    the study's seeds, with, for a row left inconclusive, the seeds that would decide its observed effect
+    in parentheses. The per-problem rows of a deterministic claim (its evidence, in ``claims.csv`` and the
+    benchmark tables) are left out; its deciding row stays."""
+    from report.claims.base import DETERMINISTIC
+
+    shown = claims[~((claims["test"] == DETERMINISTIC) & ~claims["deciding"].astype(bool))]
     body, previous = [], None
-    for _, r in claims.iterrows():
+    for _, r in shown.iterrows():
         first = r["claim_id"] != previous
         previous = r["claim_id"]
         claim = f"{r['claim']} \\citep{{{r['source']}}}" if first else ""
@@ -344,11 +349,16 @@ def claims_table(claims: pd.DataFrame) -> str:
         body.append([claim, setting, _estimate(r), p_holm, _verdict_cell(r), margin, mde])
     level = number(100 * CONFIDENCE, 0)
     columns = (
-        ">{\\raggedright}p{0.24\\linewidth}>{\\raggedright}p{0.13\\linewidth}"
-        ">{\\raggedright}p{0.22\\linewidth}c>{\\raggedright}p{0.13\\linewidth}cc"
+        ">{\\raggedright}p{0.21\\linewidth}>{\\raggedright}p{0.11\\linewidth}"
+        ">{\\raggedright}p{0.19\\linewidth}c>{\\raggedright}p{0.12\\linewidth}cc"
     )
-    header = ["Claim", "Setting", f"Ours (raw {level}\\% CI)", "$p$ (Holm)", "Verdict", "Margin", "MDE"]
-    return _tabular(columns, header, body)
+    header = " & ".join(["Claim", "Setting", f"Ours (raw {level}\\% CI)", "$p$ (Holm)", "Verdict", "Margin",
+                         "MDE"]) + r" \\"
+    lines = [f"\\begin{{longtable}}{{{columns}}}", "\\toprule", header, "\\midrule", "\\endfirsthead",
+             "\\toprule", header, "\\midrule", "\\endhead", "\\bottomrule", "\\endlastfoot"]
+    lines += [" & ".join(row) + r" \\" for row in body]
+    lines += ["\\end{longtable}", ""]
+    return "\n".join(lines)
 
 
 def claim_tests_table(claims: tuple) -> str:

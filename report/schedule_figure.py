@@ -223,19 +223,19 @@ def schedule_table(grid: Grid) -> str:
     for strategy in grid.strategies:
         name, params = schedule_of(grid, strategy)
         resolved = {**DEFAULTS.get(name, {}), **params}
-        shown = ", ".join(f"{escape(k)} = {_value(v)}" for k, v in resolved.items() if v is not None)
+        parts = [", ".join(f"{escape(k)} = {_value(v)}" for k, v in resolved.items() if v is not None)]
         knob = grid.strategies[strategy]
         if knob.knob:
             bracket = int(grid.tuning["bracket"])  # the bracket round's values depend on the results
-            shown += (
-                f"; tuned: {escape(knob.knob)} $\\in$ \\{{{', '.join(_value(v) for v in knob.values)}\\}}"
+            parts.append(
+                f"tuned: {escape(knob.knob)} $\\in$ \\{{{', '.join(_value(v) for v in knob.values)}\\}}"
                 + (f" + {bracket} bracket values" if bracket else "")
             )
-        for key, parent in knob.inherit.items():
-            shown += f"; {escape(key)} from {escape(parent)}"
+        parts += [f"{escape(key)} from {escape(parent)}" for key, parent in knob.inherit.items()]
         extra = optimizer_params(grid, strategy)
         if extra:
-            shown += "; optimizer: " + ", ".join(f"{escape(k)} = {_value(v)}" for k, v in extra.items())
+            parts.append("optimizer: " + ", ".join(f"{escape(k)} = {_value(v)}" for k, v in extra.items()))
+        shown = "; ".join(part for part in parts if part)
         optimizer = grid.strategy_value(strategy, "optimizer.name", "(base config)")
         rows.append(
             f"{display_name(grid, strategy)} & {escape(optimizer)} & \\texttt{{{escape(name)}}} & "

@@ -26,6 +26,7 @@ def prose(tex: str) -> str:
     tex = re.sub(r"(?<!\\)\\\[.*?\\\]", " ", tex, flags=re.S)   # display math, not the line break \\[2pt]
     tex = re.sub(r"\$[^$]*\$", " ", tex)
     tex = re.sub(r"\\begin\{adjustbox\}\{[^}]*\}", " ", tex)   # layout options (before \\begin is dropped)
+    tex = re.sub(r"\\setlength\{[^}]*\}\{[^}]*\}", " ", tex)   # a length: layout
     tex = re.sub(r"\\(usepackage|documentclass|cite[pt]?|ref|cref|Cref|label|input|includegraphics|"
                  r"bibliography|bibliographystyle|IfFileExists|begin|end)\*?(\[[^\]]*\])?\{[^}]*\}", " ", tex)
     tex = re.sub(r"\[[^\]]*(width|margin|numbers|colorlinks|capitalise|section|htbp)[^\]]*\]", " ", tex)

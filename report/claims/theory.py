@@ -21,7 +21,9 @@ def hdm_rows(claim: Claim, bench: pd.DataFrame | None, setting: str) -> ClaimRes
     (`report.theory_report.hdm_claim_rows`, which the theory section's macros use too)."""
     from report.theory_report import hdm_claim_rows
 
-    rows = [claim.row(**row, test=DETERMINISTIC) for row in hdm_claim_rows(bench, setting)]
+    found = hdm_claim_rows(bench, setting)
+    # the last row (the majority over problems) decides; the per-problem rows are its evidence
+    rows = [claim.row(**row, test=DETERMINISTIC, deciding=i == len(found) - 1) for i, row in enumerate(found)]
     return ClaimResult(rows, rows[-1]["verdict"])
 
 
