@@ -377,29 +377,31 @@ def tuning_curves(tuning: pd.DataFrame, grid: Grid) -> plt.Figure:
 
 def performance_profile(curves: pd.DataFrame, scores: pd.DataFrame, grid: Grid) -> plt.Figure:
     """ρ_s(τ): the share of (target, seed) problems a strategy solves within τ × the fastest's updates
-    (horizon-aware: the smallest budget whose final run reaches the target on test); the legend is
-    ordered by score (area under the curve)."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.4))
-    order = list(scores["strategy"])
-    colors = dict(zip(grid.strategies, _palette(len(grid.strategies)), strict=True))
-    for strategy in order:
-        c = curves[curves["strategy"] == strategy]
-        if c.empty:
-            continue
-        score = float(scores[scores["strategy"] == strategy]["score"].iloc[0])
-        ax.step(
-            c["tau"],
-            c["rho"],
-            where="post",
-            color=colors.get(strategy),
-            linewidth=1.1,
-            label=f"{display_name(grid, strategy, tex=False)} ({score:.2f})",
-        )
-    ax.set_xlim(1.0, float(grid.report["r_max"]))
-    ax.set_ylim(-0.02, 1.02)
-    ax.set_xlabel("τ (budget reaching the target / fastest strategy's)")
-    ax.set_ylabel("share of problems solved")
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=6, frameon=False)
+    (horizon-aware: the smallest budget whose final run reaches the target on test), in panels of at most
+    `PANEL_SIZE` strategies in score order (area under the curve), each with its own distinct colours; the
+    legends are ordered by score."""
+    order = [s for s in scores["strategy"] if (curves["strategy"] == s).any()]
+    chunks = [order[i:i + PANEL_SIZE] for i in range(0, len(order), PANEL_SIZE)] or [[]]
+    cols = min(2, len(chunks))
+    rows_n = -(-len(chunks) // cols)
+    fig, axes = plt.subplots(rows_n, cols, figsize=(5.0 * cols, 2.4 * rows_n), squeeze=False, sharey=True)
+    styles = ("-", "--", "-.", ":", "-", "--")
+    for ax, chunk in zip(axes.flat, chunks, strict=False):
+        for k, (color, strategy) in enumerate(zip(sns.color_palette("colorblind", len(chunk)), chunk,
+                                                   strict=True)):
+            c = curves[curves["strategy"] == strategy]
+            score = float(scores[scores["strategy"] == strategy]["score"].iloc[0])
+            ax.step(c["tau"], c["rho"], where="post", color=color, linewidth=1.2, linestyle=styles[k],
+                    label=f"{display_name(grid, strategy, tex=False)} ({score:.2f})")
+        ax.set_xlim(1.0, float(grid.report["r_max"]))
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("τ (budget reaching the target / fastest strategy's)", fontsize=7)
+        ax.set_ylabel("share of problems solved", fontsize=7)
+        ax.tick_params(labelsize=7)
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=6.5, frameon=False)
+    for ax in list(axes.flat)[len(chunks):]:
+        ax.set_visible(False)
+    fig.tight_layout()
     return fig
 
 
