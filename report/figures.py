@@ -219,6 +219,18 @@ def bound_predictions(bounds: pd.DataFrame, ratios: pd.DataFrame, grid: Grid) ->
 
 
 PANEL_SIZE = 6  # strategies per panel of `paired_panels`: few enough lines to tell apart
+
+
+def panel_grid(strategies: list[str], panel_height: float, **shared) -> tuple[plt.Figure, list]:
+    """Small multiples: ``strategies`` cut into chunks of `PANEL_SIZE` (order kept), one panel each, two
+    panels a row; returns the figure and its (axes, chunk) pairs; axes left over are hidden."""
+    chunks = [strategies[i:i + PANEL_SIZE] for i in range(0, len(strategies), PANEL_SIZE)] or [[]]
+    cols = min(2, len(chunks))
+    rows = -(-len(chunks) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.0 * cols, panel_height * rows), squeeze=False, **shared)
+    for ax in list(axes.flat)[len(chunks):]:
+        ax.set_visible(False)
+    return fig, list(zip(axes.flat, chunks, strict=False))
 Y_CAP = 8.0  # points: `paired_panels` marks means beyond it at the panel's edge
 
 
@@ -236,12 +248,9 @@ def paired_panels(final: pd.DataFrame, grid: Grid, reference: str | None = None)
     reference = reference or grid.report["cosine"]
     table = paired_to_reference(final, reference)
     others = [s for s in grid.strategies if s != reference and s in set(table["strategy"])]
-    chunks = [others[i:i + PANEL_SIZE] for i in range(0, len(others), PANEL_SIZE)] or [[]]
-    cols = min(2, len(chunks))
-    rows_n = -(-len(chunks) // cols)
-    fig, axes = plt.subplots(rows_n, cols, figsize=(5.0 * cols, 2.6 * rows_n), squeeze=False, sharex=True)
+    fig, panels = panel_grid(others, panel_height=2.6, sharex=True)
     markers = ("o", "s", "^", "D", "v", "P")
-    for ax, chunk in zip(axes.flat, chunks, strict=False):
+    for ax, chunk in panels:
         sub = table[table["strategy"].isin(chunk)]
         spread = pd.concat([sub["ci_low"], sub["ci_high"], sub["mean"]]).dropna()
         low = max(float(spread.min()) if len(spread) else -1.0, -Y_CAP)
@@ -267,8 +276,6 @@ def paired_panels(final: pd.DataFrame, grid: Grid, reference: str | None = None)
         _budget_axis(ax, grid, "budget")
         ax.tick_params(labelsize=7)
         ax.legend(fontsize=6.5, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))  # off the data
-    for ax in list(axes.flat)[len(chunks):]:
-        ax.set_visible(False)
     fig.supylabel(f"test acc. − {display_name(grid, reference, tex=False)} (points)", fontsize=8)
     fig.tight_layout()
     return fig
@@ -381,12 +388,9 @@ def performance_profile(curves: pd.DataFrame, scores: pd.DataFrame, grid: Grid) 
     `PANEL_SIZE` strategies in score order (area under the curve), each with its own distinct colours; the
     legends are ordered by score."""
     order = [s for s in scores["strategy"] if (curves["strategy"] == s).any()]
-    chunks = [order[i:i + PANEL_SIZE] for i in range(0, len(order), PANEL_SIZE)] or [[]]
-    cols = min(2, len(chunks))
-    rows_n = -(-len(chunks) // cols)
-    fig, axes = plt.subplots(rows_n, cols, figsize=(5.0 * cols, 2.4 * rows_n), squeeze=False, sharey=True)
+    fig, panels = panel_grid(order, panel_height=2.4, sharey=True)
     styles = ("-", "--", "-.", ":", "-", "--")
-    for ax, chunk in zip(axes.flat, chunks, strict=False):
+    for ax, chunk in panels:
         for k, (color, strategy) in enumerate(zip(sns.color_palette("colorblind", len(chunk)), chunk,
                                                    strict=True)):
             c = curves[curves["strategy"] == strategy]
@@ -399,8 +403,6 @@ def performance_profile(curves: pd.DataFrame, scores: pd.DataFrame, grid: Grid) 
         ax.set_ylabel("share of problems solved", fontsize=7)
         ax.tick_params(labelsize=7)
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=6.5, frameon=False)
-    for ax in list(axes.flat)[len(chunks):]:
-        ax.set_visible(False)
     fig.tight_layout()
     return fig
 
